@@ -1,0 +1,212 @@
+"""Small typed readers over located YAML values.
+
+Each reader either returns a clean Python value or records a problem (with the value's
+location, its field path, what was expected and what was found) and returns ``None``. Callers
+carry on after a ``None`` so that every mistake in a file is reported in one run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from slogen.durations import DurationError, parse_duration
+from slogen.errors import Location, Problems, describe, did_you_mean
+from slogen.numbers import to_fraction
+from slogen.spec.yamlsource import LocDict, LocList
+
+NAME_RE = re.compile(r"^[a-z0-9-]+$")
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A value from a YAML file with its location and its field path."""
+
+    value: Any
+    loc: Location
+    path: str
+
+    def child_path(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+
+class Checker:
+    """Typed readers that record problems instead of raising."""
+
+    def __init__(self, problems: Problems):
+        self.problems = problems
+
+    def fail(self, f: Field, expected: str, hint: str = "") -> None:
+        self.problems.error(f.loc, f.path, f"expected {expected}, found {describe(f.value)}", hint)
+
+    # -- containers -------------------------------------------------------------------------
+
+    def mapping(
+        self,
+        f: Field,
+        allowed: Iterable[str],
+        required: Iterable[str] = (),
+        *,
+        what: str = "a mapping",
+        unknown: Callable[[str, Field], bool] | None = None,
+    ) -> dict[str, Field] | None:
+        """Read a mapping, reporting unknown keys (with a hint) and missing required keys.
+
+        ``unknown`` may claim keys outside ``allowed`` by returning True (it reports them).
+        """
+        if not isinstance(f.value, dict):
+            self.fail(f, what)
+            return None
+        allowed = list(allowed)
+        data: LocDict = f.value  # type: ignore[assignment]
+        out: dict[str, Field] = {}
+        for key, value in data.items():
+            loc = getattr(data, "value_locs", {}).get(key, f.loc)
+            key_loc = getattr(data, "key_locs", {}).get(key, f.loc)
+            child = Field(value, loc, f.child_path(key))
+            if key in allowed:
+                out[key] = child
+            elif unknown is not None and unknown(key, Field(value, key_loc, child.path)):
+                continue
+            else:
+                self.problems.error(
+                    key_loc, child.path, f"unknown key '{key}'", did_you_mean(key, allowed)
+                )
+        for key in required:
+            if key not in data:
+                self.problems.error(
+                    f.loc,
+                    f.child_path(key),
+                    f"missing required key '{key}'",
+                    f"add '{key}:' to this mapping",
+                )
+        return out
+
+    def sequence(self, f: Field, what: str = "a list", nonempty: bool = False) -> Iterator[Field]:
+        if not isinstance(f.value, list):
+            self.fail(f, what)
+            return
+        if nonempty and not f.value:
+            self.problems.error(f.loc, f.path, f"expected {what} with at least one entry, found []")
+            return
+        items: LocList = f.value  # type: ignore[assignment]
+        locs = getattr(items, "item_locs", [f.loc] * len(items))
+        for index, value in enumerate(items):
+            yield Field(value, locs[index], f.child_path(index))
+
+    # -- scalars ------------------------------------------------------------------------------
+
+    def string(self, f: Field, what: str = "a non-empty string", hint: str = "") -> str | None:
+        if not isinstance(f.value, str) or not f.value.strip():
+            self.fail(f, what, hint or "quote the value if YAML reads it as another type")
+            return None
+        return f.value
+
+    def name(self, f: Field, what: str = "a name") -> str | None:
+        if not isinstance(f.value, str) or not NAME_RE.match(f.value):
+            self.fail(
+                f,
+                f"{what} of lower-case letters, digits and dashes ([a-z0-9-]+)",
+                "names become parts of rule names, tags and alarm names; e.g. 'checkout-api'",
+            )
+            return None
+        return f.value
+
+    def number(self, f: Field, what: str = "a number") -> Fraction | None:
+        if isinstance(f.value, bool) or not isinstance(f.value, int | float):
+            self.fail(f, what)
+            return None
+        if f.value != f.value or f.value in (float("inf"), float("-inf")):
+            self.fail(f, what)
+            return None
+        return to_fraction(f.value)
+
+    def integer(self, f: Field, minimum: int = 1) -> int | None:
+        if isinstance(f.value, bool) or not isinstance(f.value, int) or f.value < minimum:
+            self.fail(f, f"a whole number of at least {minimum}")
+            return None
+        return f.value
+
+    def duration(
+        self, f: Field, units: str = "wdhms", example: str = "5m, 1h or 30d"
+    ) -> int | None:
+        try:
+            return parse_duration(f.value, allowed_units=units)
+        except DurationError as exc:
+            self.problems.error(
+                f.loc,
+                f.path,
+                f"{exc}; found {describe(f.value)}",
+                f"write a duration such as {example}",
+            )
+            return None
+
+    def percent(self, f: Field) -> Fraction | None:
+        """``"2%"`` → 1/50. Must be above 0 and at most 100 %."""
+        match = PERCENT_RE.match(f.value) if isinstance(f.value, str) else None
+        value = Fraction(match.group(1)) / 100 if match else None
+        if value is None or not 0 < value <= 1:
+            self.fail(f, "a percentage above 0% and at most 100%, such as 2%")
+            return None
+        return value
+
+    def choice(self, f: Field, options: Iterable[str]) -> str | None:
+        options = list(options)
+        if not isinstance(f.value, str) or f.value not in options:
+            hint = did_you_mean(f.value, options) if isinstance(f.value, str) else ""
+            self.fail(f, "one of " + ", ".join(options), hint)
+            return None
+        return f.value
+
+    def string_list(
+        self, f: Field, what: str, item_ok: Callable[[str], bool], item_what: str
+    ) -> tuple[str, ...] | None:
+        if isinstance(f.value, str):
+            f = Field([f.value], f.loc, f.path)  # a single handle is accepted as a list of one
+        result = []
+        ok = isinstance(f.value, list)
+        for item in self.sequence(f, what):
+            if isinstance(item.value, str) and item_ok(item.value):
+                result.append(item.value)
+            else:
+                self.fail(item, item_what)
+                ok = False
+        return tuple(result) if ok else None
+
+    def label_map(self, f: Field, reserved: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
+        """A mapping of label names to string values, as Prometheus and tags accept them."""
+        reserved = set(reserved)
+        if not isinstance(f.value, dict):
+            self.fail(f, "a mapping of label names to values, such as {env: prod}")
+            return ()
+        data: LocDict = f.value  # type: ignore[assignment]
+        result = []
+        for key, value in data.items():
+            key_loc = data.key_locs.get(key, f.loc)
+            child = Field(value, data.value_locs.get(key, f.loc), f.child_path(key))
+            if not LABEL_NAME_RE.match(key) or key.startswith("__"):
+                self.problems.error(
+                    key_loc,
+                    child.path,
+                    f"expected a label name matching [a-zA-Z_][a-zA-Z0-9_]*, found '{key}'",
+                    "use letters, digits and underscores; names starting with __ are reserved",
+                )
+            elif key in reserved:
+                self.problems.error(
+                    key_loc,
+                    child.path,
+                    f"label '{key}' is set by slogen itself and cannot be overridden",
+                    "reserved labels: " + ", ".join(sorted(reserved)),
+                )
+            elif not isinstance(value, str) or not value:
+                self.fail(child, "a non-empty string value", 'quote numbers, e.g. tier: "1"')
+            else:
+                result.append((key, value))
+        return tuple(sorted(result))

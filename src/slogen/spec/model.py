@@ -1,0 +1,179 @@
+"""The one internal model every input format loads into and every backend renders from.
+
+Plain frozen dataclasses: durations are whole seconds, percentages and objectives are exact
+fractions, and every object remembers where in which file it came from so later stages can
+report problems precisely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from slogen.errors import Location
+
+CATEGORIES = (
+    "availability",
+    "latency",
+    "quality",
+    "freshness",
+    "correctness",
+    "coverage",
+    "durability",
+)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One alerting tier of a policy: fire at ``severity`` when ``budget`` of the error budget
+    would be spent within ``long`` seconds (checked over ``long`` and ``short`` windows)."""
+
+    severity: str
+    budget: Fraction  # share of the error budget, 0.02 for "2%"
+    long: int  # seconds
+    short: int  # seconds
+    location: Location = field(default=Location("<built-in>"), compare=False)
+
+    @property
+    def id(self) -> str:
+        from slogen.durations import format_duration
+
+        return f"{self.severity}-{format_duration(self.long)}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    tiers: tuple[Tier, ...]
+    location: Location = field(default=Location("<built-in>"), compare=False)
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for tier in self.tiers:
+            if tier.severity not in seen:
+                seen.append(tier.severity)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class PrometheusSource:
+    """PromQL whose ``{{ window }}`` placeholder takes each range slogen needs."""
+
+    total: str
+    errors: str | None = None
+    good: str | None = None
+
+
+@dataclass(frozen=True)
+class DatadogSource:
+    total: str
+    errors: str | None = None
+    good: str | None = None
+
+
+@dataclass(frozen=True)
+class CloudWatchMetric:
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+    stat: str = "Sum"
+
+
+@dataclass(frozen=True)
+class CloudWatchSource:
+    region: str
+    total: CloudWatchMetric
+    errors: CloudWatchMetric | None = None
+    good: CloudWatchMetric | None = None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    prometheus: PrometheusSource | None = None
+    datadog: DatadogSource | None = None
+    cloudwatch: CloudWatchSource | None = None
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Where alerts of one severity go, per backend."""
+
+    datadog: tuple[str, ...] = ()
+    cloudwatch: tuple[str, ...] = ()
+    prometheus: tuple[tuple[str, str], ...] = ()  # extra labels for Alertmanager routing
+
+
+@dataclass(frozen=True)
+class Alerting:
+    policy: str | None = None  # None: project default
+    min_events: int | None = None
+    runbook: str | None = None
+    notify: tuple[tuple[str, Notify], ...] = ()  # (severity, Notify)
+
+    def for_severity(self, severity: str) -> Notify:
+        for name, notify in self.notify:
+            if name == severity:
+                return notify
+        return Notify()
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    objective: Fraction  # percent, e.g. 99.9
+    window: int  # seconds
+    indicator: Indicator
+    policy: Policy
+    alerting: Alerting = Alerting()
+    description: str = ""
+    category: str | None = None
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+    @property
+    def target(self) -> Fraction:
+        """The objective as a fraction (99.9 → 0.999)."""
+        return self.objective / 100
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    slos: tuple[SLO, ...]
+    description: str = ""
+    owner: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one backend's output lives (``files`` directory, ``api`` endpoint...)."""
+
+    backend: str
+    type: str
+    options: tuple[tuple[str, object], ...] = ()
+    location: Location = field(default=Location("<default>"), compare=False)
+
+    def option(self, name: str, default: object = None) -> object:
+        return dict(self.options).get(name, default)
+
+
+@dataclass(frozen=True)
+class Project:
+    services: tuple[Service, ...]
+    policies: tuple[Policy, ...]
+    default_policy: str
+    targets: tuple[Target, ...]
+    config_file: str | None = None
+
+    def slos(self):
+        for service in self.services:
+            for slo in service.slos:
+                yield service, slo
+
+    def target(self, backend: str) -> Target:
+        for target in self.targets:
+            if target.backend == backend:
+                return target
+        raise KeyError(backend)
