@@ -508,7 +508,8 @@ class _SpecReader:
                 self.check.problems.error(
                     field.loc,
                     field.path,
-                    f"policy '{policy.name}' has no '{key}' tier, so this block would never be used",
+                    f"policy '{policy.name}' has no '{key}' tier, so this block would never be "
+                    "used",
                     f"the policy's severities are: {', '.join(severities)}; remove the block or "
                     "choose a policy that uses it",
                 )

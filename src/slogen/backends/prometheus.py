@@ -1,0 +1,276 @@
+"""Prometheus: recording rules and one alert per tier, one rule file per service.
+
+Layout of what is generated for an SLO (one rule group, evaluated in order):
+
+1. ``slogen:sli_errors:rate5m`` and ``slogen:sli_total:rate5m``: the spec's own queries with
+   ``{{ window }}`` set to a short base range (5m, or the policy's shortest window if that is
+   shorter). These are the only rules that touch raw series.
+2. ``slogen:sli_error_ratio:rate<W>`` for every window a tier uses. The base window is the
+   plain ratio of the two rates; every longer window is a ratio of sums of those rates over W:
+   ``sum_over_time(errors[W]) / sum_over_time(total[W])``. That weights every moment by its
+   traffic (unlike averaging ratios) and never runs a 3-day range query over raw series.
+3. with ``min_events``: ``slogen:sli_events:count<W>``, the events seen over each long window.
+4. one alert per tier: both windows above the tier's threshold (and enough events).
+
+Because the long windows are built from base-range rates, the newest ``base/2`` of an incident
+is only partly visible; :func:`base_window` is passed to the engine as its ``resolution`` so the
+predicted detection times include that delay.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from slogen import templating
+from slogen.durations import format_duration
+from slogen.engine import TierMath, analyse_slo
+from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
+from slogen.resources import MANAGED_BY, Resource
+from slogen.spec.model import SLO, Project, Service, Target
+
+BASE_WINDOW = 300  # seconds; the range of the only raw-series rate() slogen records
+GROUP_PREFIX = "slogen/"
+HEADER_MARKER = f"# managed-by: {MANAGED_BY}"
+WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
+RULE_FILE_SUFFIX = ".rules.yml"
+K8S_FILE_SUFFIX = ".prometheusrule.yml"
+
+
+def base_window(slo: SLO) -> int:
+    """The range of the recorded raw rates: 5m, or less when a tier's short window is shorter."""
+    return min([BASE_WINDOW, *(tier.short for tier in slo.policy.tiers)])
+
+
+def _camel(*names: str) -> str:
+    return "".join(part.capitalize() for name in names for part in re.split(r"[-_]", name) if part)
+
+
+def alert_name(service: str, slo: str) -> str:
+    return f"{_camel(service, slo)}BudgetBurn"
+
+
+def _selector(service: str, slo: str) -> str:
+    return f'{{service="{service}",slo="{slo}"}}'
+
+
+def _query(template: str, window: int) -> str:
+    return WINDOW_PLACEHOLDER.sub(format_duration(window), template)
+
+
+def recording_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
+    source = slo.indicator.prometheus
+    assert source is not None
+    base = base_window(slo)
+    base_text = format_duration(base)
+    labels = {"service": service.name, "slo": slo.name}
+    sel = _selector(service.name, slo.name)
+    if source.errors is not None:
+        errors_expr = _query(source.errors, base)
+    else:
+        errors_expr = f"({_query(source.total, base)})\n-\n({_query(source.good or '', base)})"
+    errors_name = f"slogen:sli_errors:rate{base_text}"
+    total_name = f"slogen:sli_total:rate{base_text}"
+    rules: list[dict[str, Any]] = [
+        {"record": errors_name, "expr": errors_expr, "labels": dict(labels)},
+        {"record": total_name, "expr": _query(source.total, base), "labels": dict(labels)},
+    ]
+    windows = sorted({w for tier in slo.policy.tiers for w in (tier.long, tier.short)})
+    for window in windows:
+        text = format_duration(window)
+        if window == base:
+            expr = f"{errors_name}{sel}\n/\n{total_name}{sel}"
+        else:
+            expr = (
+                f"sum_over_time({errors_name}{sel}[{text}])\n/\n"
+                f"sum_over_time({total_name}{sel}[{text}])"
+            )
+        rules.append(
+            {"record": f"slogen:sli_error_ratio:rate{text}", "expr": expr, "labels": dict(labels)}
+        )
+    if slo.alerting.min_events:
+        for window in sorted({tier.long for tier in slo.policy.tiers}):
+            text = format_duration(window)
+            if window == base:
+                expr = f"{total_name}{sel} * {window}"
+            else:
+                expr = f"avg_over_time({total_name}{sel}[{text}]) * {window}"
+            rules.append(
+                {"record": f"slogen:sli_events:count{text}", "expr": expr, "labels": dict(labels)}
+            )
+    return rules
+
+
+def annotation_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
+    """Numbers and names the templates may use, already rounded for people."""
+    return {
+        "service": service.name,
+        "slo": slo.name,
+        "slo_description": slo.description,
+        "objective": fmt(slo.objective, 6),
+        "window": format_duration(slo.window),
+        "tier_id": math.id,
+        "severity": math.severity,
+        "burn_rate": fmt(math.burn_rate, HUMAN_DIGITS),
+        "threshold": fmt(math.threshold),
+        "threshold_percent": fmt_percent(math.threshold),
+        "budget": fmt_percent(math.budget),
+        "long": format_duration(math.long),
+        "short": format_duration(math.short),
+        "runbook": slo.alerting.runbook or "",
+        "owner": service.owner or "",
+        "min_events": slo.alerting.min_events,
+    }
+
+
+def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None) -> dict[str, Any]:
+    sel = _selector(service.name, slo.name)
+    threshold = fmt(math.threshold)
+    parts = [
+        f"slogen:sli_error_ratio:rate{format_duration(math.long)}{sel} > {threshold}",
+        f"slogen:sli_error_ratio:rate{format_duration(math.short)}{sel} > {threshold}",
+    ]
+    if slo.alerting.min_events:
+        parts.append(
+            f"slogen:sli_events:count{format_duration(math.long)}{sel} >= {slo.alerting.min_events}"
+        )
+    labels: dict[str, str] = dict(service.labels)
+    labels.update(dict(slo.alerting.for_severity(math.severity).prometheus))
+    if service.owner:
+        labels["team"] = service.owner
+    labels.update(
+        {"severity": math.severity, "service": service.name, "slo": slo.name, "tier": math.id}
+    )
+    context = annotation_context(service, slo, math)
+    annotations = {
+        "summary": templating.render("prometheus/summary.txt.j2", templates, **context),
+        "description": templating.render("prometheus/description.txt.j2", templates, **context),
+    }
+    if slo.alerting.runbook:
+        annotations["runbook_url"] = slo.alerting.runbook
+    annotations.update(
+        {
+            "burn_rate": context["burn_rate"],
+            "threshold": threshold,
+            "long_window": context["long"],
+            "short_window": context["short"],
+            "budget": context["budget"],
+        }
+    )
+    return {
+        "alert": alert_name(service.name, slo.name),
+        "expr": "\nand\n".join(parts),
+        "labels": dict(sorted(labels.items())),
+        "annotations": annotations,
+    }
+
+
+def target_name(target: Target) -> str:
+    return f"{target.type}:{target.option('dir', '')}" if target.type == "files" else target.type
+
+
+def render(project: Project, target: Target, templates: str | None = None) -> list[Resource]:
+    """Desired resources: per SLO a recording-rules resource and one alert per tier."""
+    tname = target_name(target)
+    resources: list[Resource] = []
+    for service in project.services:
+        for slo in service.slos:
+            if slo.indicator.prometheus is None:
+                continue
+            base_key = f"{service.name}/{slo.name}"
+            resources.append(
+                Resource(
+                    "prometheus",
+                    tname,
+                    "recording-rules",
+                    base_key,
+                    {"rules": recording_rules(service, slo)},
+                )
+            )
+            for math in analyse_slo(slo):
+                resources.append(
+                    Resource(
+                        "prometheus",
+                        tname,
+                        "alert",
+                        f"{base_key}/{math.id}",
+                        alert_rule(service, slo, math, templates),
+                        depends_on=(base_key,),
+                    )
+                )
+    return resources
+
+
+# -- rule files ------------------------------------------------------------------------------
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def groups_for(resources: list[Resource]) -> dict[str, list[dict[str, Any]]]:
+    """Assemble resources into rule groups per service (file), in resource order."""
+    by_slo: dict[str, dict[str, Any]] = {}
+    services: dict[str, list[str]] = {}
+    for res in resources:
+        service, slo = res.key.split("/")[:2]
+        slo_key = f"{service}/{slo}"
+        if slo_key not in by_slo:
+            by_slo[slo_key] = {"name": f"{GROUP_PREFIX}{slo_key}", "rules": []}
+            services.setdefault(service, []).append(slo_key)
+    for res in resources:
+        slo_key = "/".join(res.key.split("/")[:2])
+        if res.kind == "recording-rules":
+            by_slo[slo_key]["rules"][:0] = res.body["rules"]
+        else:
+            by_slo[slo_key]["rules"].append(res.body)
+    return {service: [by_slo[k] for k in keys] for service, keys in services.items()}
+
+
+def file_text(service: str, groups: list[dict[str, Any]], form: str = "rules") -> str:
+    header = (
+        f"{HEADER_MARKER}\n"
+        f"# slogen-key: {service}\n"
+        f"# Generated by slogen for service '{service}'. Edits are overwritten on apply.\n"
+    )
+    if form == "prometheusrule":
+        doc = {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {
+                "name": f"slogen-{service}",
+                "labels": {
+                    "app.kubernetes.io/managed-by": MANAGED_BY,
+                    "slogen/service": service,
+                },
+            },
+            "spec": {"groups": groups},
+        }
+        return header + dump_yaml(doc)
+    return header + dump_yaml({"groups": groups})
+
+
+def file_name(service: str, form: str = "rules") -> str:
+    return service + (K8S_FILE_SUFFIX if form == "prometheusrule" else RULE_FILE_SUFFIX)
+
+
+def rule_files(resources: list[Resource], form: str = "rules") -> dict[str, str]:
+    """File name → content for a set of Prometheus resources."""
+    return {
+        file_name(service, form): file_text(service, groups, form)
+        for service, groups in groups_for(resources).items()
+    }

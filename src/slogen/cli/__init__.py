@@ -1,0 +1,1 @@
+"""The command line: parse options, call the stages, render results, choose the exit code."""

@@ -1,0 +1,147 @@
+"""What ``slogen explain`` reports: the engine's numbers per SLO and tier, as data.
+
+Kept apart from the CLI so that the JSON output and the text table come from one source.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from slogen.durations import format_duration, humanize_duration
+from slogen.engine import TierMath, analyse_slo
+from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
+from slogen.spec.model import SLO, Project, Service
+
+
+def _seconds(value: float) -> float | None:
+    return None if value == float("inf") else round(value, 3)
+
+
+def tier_report(math: TierMath, prometheus_resolution: int | None) -> dict[str, Any]:
+    full, ten, two = 1.0, float(math.threshold * 10), float(math.threshold * 2)
+    report: dict[str, Any] = {
+        "tier": math.id,
+        "severity": math.severity,
+        "budget": fmt(math.budget),
+        "long_window": format_duration(math.long),
+        "short_window": format_duration(math.short),
+        "burn_rate": fmt(math.burn_rate),
+        "threshold": fmt(math.threshold),
+        "detection_seconds": {
+            "error_ratio_1": _seconds(math.detection_time(full)),
+            "threshold_x10": _seconds(math.detection_time(ten)) if ten <= 1 else None,
+            "threshold_x2": _seconds(math.detection_time(two)) if two <= 1 else None,
+        },
+        "reset_seconds": _seconds(math.reset_time(full)),
+        "budget_spent_before_firing": fmt(
+            Fraction(math.budget_spent(full)).limit_denominator(10**9)
+        ),
+        "lowest_error_ratio_caught": fmt(math.min_error_ratio),
+    }
+    if prometheus_resolution is not None:
+        report["prometheus"] = {
+            "rate_window": format_duration(prometheus_resolution),
+            "detection_seconds_error_ratio_1": _seconds(
+                math.detection_time(full, prometheus_resolution)
+            ),
+        }
+    return report
+
+
+def slo_report(service: Service, slo: SLO) -> dict[str, Any]:
+    from slogen.backends.prometheus import base_window
+
+    resolution = base_window(slo) if slo.indicator.prometheus else None
+    return {
+        "service": service.name,
+        "slo": slo.name,
+        "objective": fmt(slo.objective),
+        "window": format_duration(slo.window),
+        "error_budget": fmt(1 - slo.target),
+        "policy": slo.policy.name,
+        "min_events": slo.alerting.min_events,
+        "backends": [
+            name
+            for name in ("prometheus", "datadog", "cloudwatch")
+            if getattr(slo.indicator, name) is not None
+        ],
+        "tiers": [tier_report(m, resolution) for m in analyse_slo(slo)],
+    }
+
+
+def explain(project: Project, only: str | None = None) -> list[dict[str, Any]]:
+    return [
+        slo_report(service, slo)
+        for service, slo in project.slos()
+        if only is None or only in (service.name, f"{service.name}/{slo.name}")
+    ]
+
+
+def _when(seconds: float | None) -> str:
+    return "-" if seconds is None else humanize_duration(seconds)
+
+
+def render_text(reports: list[dict[str, Any]]) -> str:
+    from slogen.cli.table import table
+
+    blocks = []
+    for rep in reports:
+        head = (
+            f"{rep['service']}/{rep['slo']}: objective {rep['objective']}% over {rep['window']} "
+            f"(error budget {fmt_percent(Fraction(rep['error_budget']))}), "
+            f"policy {rep['policy']}"
+        )
+        if rep["min_events"]:
+            head += f", min_events {rep['min_events']}"
+        headers = [
+            "tier",
+            "severity",
+            "long",
+            "short",
+            "burn rate",
+            "threshold",
+            "detect@100%",
+            "detect@10×T",
+            "detect@2×T",
+            "reset@100%",
+            "budget spent",
+            "lowest caught",
+        ]
+        rows = []
+        for t in rep["tiers"]:
+            d = t["detection_seconds"]
+            rows.append(
+                [
+                    t["tier"],
+                    t["severity"],
+                    t["long_window"],
+                    t["short_window"],
+                    fmt(Fraction(t["burn_rate"]), HUMAN_DIGITS),
+                    fmt_percent(Fraction(t["threshold"])),
+                    _when(d["error_ratio_1"]),
+                    _when(d["threshold_x10"]),
+                    _when(d["threshold_x2"]),
+                    _when(t["reset_seconds"]),
+                    fmt_percent(Fraction(t["budget_spent_before_firing"])),
+                    "> " + fmt_percent(Fraction(t["lowest_error_ratio_caught"])),
+                ]
+            )
+        text = head + "\n" + table(headers, rows, right=set(range(4, 12)))
+        prom = [t["prometheus"] for t in rep["tiers"] if "prometheus" in t]
+        if prom:
+            delays = ", ".join(
+                f"{t['tier']} {_when(t['prometheus']['detection_seconds_error_ratio_1'])}"
+                for t in rep["tiers"]
+            )
+            text += (
+                f"\nPrometheus (windows built from {prom[0]['rate_window']} rates) detects a full "
+                f"outage after: {delays}"
+            )
+        blocks.append(text)
+    blocks.append(
+        "detect@X: time from the start of a constant error ratio X until the tier fires "
+        "(T = threshold); reset: time after a long full outage ends until the alert clears; "
+        "budget spent: share of the period's error budget gone when it fires."
+    )
+    return "\n\n".join(blocks)

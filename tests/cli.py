@@ -1,0 +1,32 @@
+"""The one way tests run the CLI: in-process, asserting the exit code every time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from click.testing import CliRunner
+
+from slogen.cli.main import cli
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run(*args: str, exit_code: int = 0, input: str | None = None) -> Result:
+    """Run ``slogen ARGS``; fail the test with the full output if the exit code differs."""
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    out = Result(result.exit_code, result.stdout, result.stderr)
+    assert result.exit_code == exit_code, (
+        f"slogen {' '.join(args)} exited {result.exit_code}, expected {exit_code}\n"
+        f"--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
+    )
+    return out

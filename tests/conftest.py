@@ -1,0 +1,38 @@
+"""Shared fixtures: the repository layout and the one helper every CLI test goes through."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+
+
+@pytest.fixture(autouse=True)
+def _no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests compare plain text; colour is tested explicitly where it matters."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    for name in ("DD_API_KEY", "DD_APP_KEY", "DD_SITE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty working directory (relative output dirs such as out/ land here)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"slogen tests; PATH has promtool: {bool(_which('promtool'))}"
+
+
+def _which(name: str) -> str | None:
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(directory) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
