@@ -70,3 +70,17 @@ def fingerprint(resources: list[Resource]) -> str:
         digest.update(line.encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+@dataclass
+class LiveState:
+    """What a backend read from one target: the owned resources, plus notes for the plan."""
+
+    resources: list[Resource]
+    warnings: list[str] = field(default_factory=list)
+    # Anything extra a backend needs at apply time (e.g. names of unowned files to avoid).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.resources)

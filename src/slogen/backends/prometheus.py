@@ -274,3 +274,28 @@ def rule_files(resources: list[Resource], form: str = "rules") -> dict[str, str]
         file_name(service, form): file_text(service, groups, form)
         for service, groups in groups_for(resources).items()
     }
+
+
+# -- live state and apply ----------------------------------------------------------------------
+
+IMMUTABLE: dict[str, set[str]] = {}  # rule files can change any field in place
+
+
+def _target_module(target: Target):
+    if target.type == "files":
+        from slogen.backends import prometheus_files
+
+        return prometheus_files
+    raise NotImplementedError(f"prometheus target type {target.type!r}")
+
+
+def read_live(target: Target, project: Project | None = None):
+    return _target_module(target).read_live(target)
+
+
+def conflicts(target: Target, desired: list[Resource], live) -> list[str]:
+    return _target_module(target).conflicts(target, desired, live)
+
+
+def apply(target: Target, changes, desired, progress, report) -> None:
+    _target_module(target).apply(target, changes, desired, progress, report)

@@ -17,6 +17,7 @@ import click
 
 from slogen import __version__
 from slogen.errors import Problems, SlogenError
+from slogen.redact import redact
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -40,9 +41,9 @@ def handle_errors(func: Callable[..., int | None]) -> Callable[..., None]:
             if exc.problems.errors:
                 click.echo(f"Error: {exc.message}.", err=True)
             else:
-                click.echo(f"Error: {exc.message}", err=True)
+                click.echo(redact(f"Error: {exc.message}"), err=True)
                 if exc.hint:
-                    click.echo(f"  hint: {exc.hint}", err=True)
+                    click.echo(redact(f"  hint: {exc.hint}"), err=True)
             sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -179,6 +180,115 @@ def explain(paths: tuple[str, ...], config: str | None, only: str | None, fmt: s
     else:
         click.echo(explaining.render_text(reports))
     return EXIT_OK
+
+
+def _colour() -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    import os
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+target_option = click.option(
+    "--target",
+    "only",
+    multiple=True,
+    metavar="BACKEND",
+    help="Limit to these backends (prometheus, datadog, cloudwatch); repeatable.",
+)
+
+
+@cli.command()
+@paths_argument
+@config_option
+@templates_option
+@target_option
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan here.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on errors.",
+)
+@handle_errors
+def plan(
+    paths: tuple[str, ...],
+    config: str | None,
+    templates: str | None,
+    only: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+) -> int:
+    """Show what apply would change in each backend's live configuration."""
+    from slogen.plan import planfile, render
+    from slogen.plan.planner import make_plan
+
+    project = load(paths, config)
+    result = make_plan(project, only, templates)
+    if out:
+        planfile.save(result, project, out)
+    if fmt == "json":
+        click.echo(render.render_json(result))
+    elif fmt == "markdown":
+        click.echo(render.render_markdown(result), nl=False)
+    else:
+        click.echo(redact(render.render_text(result, _colour(), click.style)))
+        if out:
+            click.echo(f"Saved the plan to {out}. Apply exactly this plan with: slogen apply {out}")
+    if detailed_exitcode and result.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PLANFILE | PATHS...]")
+@config_option
+@templates_option
+@target_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@handle_errors
+def apply(
+    paths: tuple[str, ...],
+    config: str | None,
+    templates: str | None,
+    only: tuple[str, ...],
+    auto_approve: bool,
+) -> int:
+    """Make live configuration match the specs (or exactly a saved PLANFILE)."""
+    from slogen.plan import planfile, render
+    from slogen.plan.planner import check_fresh, execute, make_plan
+    from slogen.plan.progress import Progress
+
+    if len(paths) == 1 and planfile.is_plan_file(paths[0]):
+        saved, targets = planfile.load(paths[0])
+        check_fresh(saved, targets, None)
+        click.echo(redact(render.render_text(saved, _colour(), click.style)))
+        result = saved
+    else:
+        if not auto_approve and not sys.stdin.isatty():
+            raise SlogenError(
+                "refusing to apply without confirmation: standard input is not a terminal",
+                hint="review with 'slogen plan' and pass --auto-approve, or apply a saved plan",
+            )
+        project = load(paths, config)
+        result = make_plan(project, only, templates)
+        targets = {t.backend: t for t in project.targets}
+        click.echo(redact(render.render_text(result, _colour(), click.style)))
+        if not result.has_changes:
+            return EXIT_OK
+        if not auto_approve:
+            answer = click.prompt(
+                "\nApply these changes? Only 'yes' is accepted", default="", show_default=False
+            )
+            if answer.strip() != "yes":
+                click.echo("Apply cancelled; nothing was changed.")
+                return EXIT_ERROR
+    if not result.has_changes:
+        return EXIT_OK
+    report = execute(result, targets, Progress(len(result.changes)))
+    click.echo(redact(report.render()), err=not report.ok)
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def main() -> None:

@@ -1,0 +1,298 @@
+"""The Prometheus ``files`` target: rule files in a directory, optionally reloaded.
+
+Live state is what is on disk. slogen owns a file only if it carries the header marker, and it
+never writes over, or deletes, a file that does not. After writing it can ask Prometheus to
+reload (``POST /-/reload``) and confirm through ``GET /api/v1/rules`` that every generated group
+loaded and evaluates without error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from slogen.backends import prometheus as render_mod
+from slogen.errors import SlogenError
+from slogen.plan.model import Change
+from slogen.plan.outcome import DONE, FAILED, SKIPPED, ApplyReport
+from slogen.plan.progress import Progress
+from slogen.resources import LiveState, Resource
+from slogen.spec.model import Target
+
+HTTP_TIMEOUT = 10.0
+
+
+def _form(target: Target) -> str:
+    return str(target.option("format", "rules"))
+
+
+def _suffix(form: str) -> str:
+    return render_mod.K8S_FILE_SUFFIX if form == "prometheusrule" else render_mod.RULE_FILE_SUFFIX
+
+
+def is_owned(text: str) -> bool:
+    """Owned files start with slogen's marker within their first comment lines."""
+    for line in text.splitlines()[:5]:
+        if line.strip() == render_mod.HEADER_MARKER:
+            return True
+        if line.strip() and not line.startswith("#"):
+            return False
+    return False
+
+
+def _groups(doc: Any, form: str) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict):
+        raise ValueError("not a mapping")
+    if form == "prometheusrule":
+        doc = doc.get("spec") or {}
+    groups = doc.get("groups") or []
+    if not isinstance(groups, list):
+        raise ValueError("'groups' is not a list")
+    return groups
+
+
+def resources_from_file(text: str, path: str, target_name: str, form: str) -> list[Resource]:
+    """Turn an owned rule file back into resources of the same shape :func:`render` makes."""
+    try:
+        groups = _groups(yaml.safe_load(text), form)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise SlogenError(
+            f"cannot read {path}, a rule file slogen manages: {exc}",
+            hint="fix the file or delete it; the next apply writes it again",
+        ) from exc
+    resources: list[Resource] = []
+    for group in groups:
+        name = str(group.get("name", ""))
+        if not name.startswith(render_mod.GROUP_PREFIX):
+            continue  # a group someone added by hand to an owned file: not ours to diff
+        slo_key = name[len(render_mod.GROUP_PREFIX) :]
+        records = [r for r in group.get("rules") or [] if "record" in r]
+        alerts = [r for r in group.get("rules") or [] if "alert" in r]
+        if records:
+            resources.append(
+                Resource(
+                    "prometheus",
+                    target_name,
+                    "recording-rules",
+                    slo_key,
+                    {"rules": records},
+                    live_id=path,
+                )
+            )
+        for index, alert in enumerate(alerts):
+            labels = alert.get("labels") or {}
+            tier = labels.get("tier") or f"{alert.get('alert')}#{index}"
+            resources.append(
+                Resource(
+                    "prometheus",
+                    target_name,
+                    "alert",
+                    f"{slo_key}/{tier}",
+                    dict(alert),
+                    depends_on=(slo_key,),
+                    live_id=path,
+                )
+            )
+    return resources
+
+
+def read_live(target: Target) -> LiveState:
+    directory = Path(str(target.option("dir")))
+    name = render_mod.target_name(target)
+    form = _form(target)
+    resources: list[Resource] = []
+    warnings: list[str] = []
+    unowned: list[str] = []
+    if directory.exists() and not directory.is_dir():
+        raise SlogenError(f"{directory} is not a directory", hint="set targets.prometheus.dir")
+    if directory.is_dir():
+        for path in sorted(directory.iterdir()):
+            if path.suffix not in (".yml", ".yaml") or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SlogenError(f"cannot read {path}: {exc}") from exc
+            if not is_owned(text):
+                unowned.append(path.name)
+                continue
+            if not path.name.endswith(_suffix(form)):
+                warnings.append(
+                    f"{path} is managed by slogen but in the other format than '{form}'; "
+                    "delete it if you switched formats"
+                )
+                continue
+            resources.extend(resources_from_file(text, str(path), name, form))
+    seen: dict[str, str] = {}
+    for res in resources:
+        if res.address in seen:
+            raise SlogenError(
+                f"{res.key} is defined in both {seen[res.address]} and {res.live_id}",
+                hint="delete one of the two files",
+            )
+        seen[res.address] = str(res.live_id)
+    return LiveState(resources, warnings, {"unowned": unowned})
+
+
+def conflicts(target: Target, desired: list[Resource], live: LiveState) -> list[str]:
+    """Files slogen would have to write but does not own."""
+    form = _form(target)
+    unowned = set(live.extra.get("unowned", ()))
+    services = sorted({r.key.split("/")[0] for r in desired})
+    directory = Path(str(target.option("dir")))
+    return [
+        f"{directory / render_mod.file_name(s, form)} exists and is not managed by slogen "
+        "(no '# managed-by: slogen' header); move it away or choose another target dir"
+        for s in services
+        if render_mod.file_name(s, form) in unowned
+    ]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def apply(
+    target: Target,
+    changes: list[Change],
+    desired: list[Resource],
+    progress: Progress,
+    report: ApplyReport,
+) -> None:
+    directory = Path(str(target.option("dir")))
+    form = _form(target)
+    by_service: dict[str, list[Change]] = {}
+    for change in changes:
+        by_service.setdefault(change.resource.key.split("/")[0], []).append(change)
+    files_changed = False
+    failed = False
+    for service in sorted(by_service):
+        service_changes = by_service[service]
+        if failed:
+            for change in service_changes:
+                report.add(change, SKIPPED)
+            continue
+        path = directory / render_mod.file_name(service, form)
+        wanted = [r for r in desired if r.key.split("/")[0] == service]
+        try:
+            if path.exists() and not is_owned(path.read_text(encoding="utf-8")):
+                raise OSError(f"{path} is not managed by slogen; refusing to touch it")
+            if wanted:
+                _write_atomic(path, render_mod.rule_files(wanted, form)[path.name])
+            elif path.exists():
+                path.unlink()
+        except OSError as exc:
+            failed = True
+            for change in service_changes:
+                report.add(change, FAILED, str(exc))
+            continue
+        files_changed = True
+        for change in service_changes:
+            report.add(change, DONE)
+            progress.step(f"{change.action} {change.address}")
+    reload_url = target.option("reload_url")
+    if reload_url and files_changed:
+        expected = sorted(
+            {render_mod.GROUP_PREFIX + "/".join(r.key.split("/")[:2]) for r in desired}
+        )
+        removed = sorted(
+            {render_mod.GROUP_PREFIX + "/".join(c.resource.key.split("/")[:2]) for c in changes}
+            - set(expected)
+        )
+        problems, pending = reload_and_verify(str(reload_url), expected, removed)
+        report.errors.extend(problems)
+        if pending and not problems:
+            report.notes.append(
+                f"Prometheus at {reload_url} reloaded, but some rules had not been evaluated "
+                "before the deadline; check their health in Prometheus."
+            )
+        elif not problems:
+            report.notes.append(
+                f"Prometheus at {reload_url} reloaded; {len(expected)} rule group(s) loaded "
+                "and healthy."
+            )
+
+
+def _http(method: str, url: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def reload_and_verify(
+    base_url: str, expected_groups: list[str], removed_groups: list[str], timeout: float = 120.0
+) -> tuple[list[str], bool]:
+    """Reload Prometheus and wait until every expected group has evaluated; list the problems.
+
+    Prometheus reloads synchronously and answers an error when a rule file does not parse. The
+    rules' health is only known after their group's first evaluation, so this polls (with a
+    deadline of twice the group interval, at most ``timeout`` seconds). Returns the problems and
+    whether some rules were still unevaluated at the deadline.
+    """
+    try:
+        status, body = _http("POST", f"{base_url}/-/reload")
+    except (urllib.error.URLError, OSError) as exc:
+        return [f"cannot reach Prometheus at {base_url} to reload it: {exc}"], False
+    if status != 200:
+        text = body.decode(errors="replace").strip()
+        return [f"Prometheus refused to reload (HTTP {status}): {text}"], False
+    start = time.monotonic()
+    deadline = start + timeout
+    problems: list[str] = []
+    while True:
+        try:
+            status, body = _http("GET", f"{base_url}/api/v1/rules")
+            data = json.loads(body)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return [f"cannot read rules from {base_url}/api/v1/rules: {exc}"], False
+        groups = {g["name"]: g for g in data.get("data", {}).get("groups", [])}
+        problems = []
+        pending = False
+        longest_interval = 0.0
+        for name in expected_groups:
+            group = groups.get(name)
+            if group is None:
+                problems.append(
+                    f"rule group {name} is not loaded; is the target directory in "
+                    "Prometheus's rule_files?"
+                )
+                continue
+            longest_interval = max(longest_interval, float(group.get("interval", 0) or 0))
+            for rule in group.get("rules", []):
+                health = rule.get("health")
+                if health == "err":
+                    problems.append(
+                        f"rule {rule.get('name')} in group {name} fails: {rule.get('lastError')}"
+                    )
+                elif health != "ok":
+                    pending = True
+        problems.extend(
+            f"rule group {name} is still loaded after it was removed"
+            for name in removed_groups
+            if name in groups
+        )
+        group_deadline = start + 2 * longest_interval + 5 if longest_interval else deadline
+        if not pending or time.monotonic() > min(deadline, group_deadline):
+            return problems, pending
+        time.sleep(0.25)

@@ -1,0 +1,1 @@
+"""Plan and apply: a pure diff of desired against live resources, and its execution."""
