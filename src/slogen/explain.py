@@ -49,10 +49,33 @@ def tier_report(math: TierMath, prometheus_resolution: int | None) -> dict[str, 
     return report
 
 
+def tier_forms(service: Service, slo: SLO) -> dict[str, dict[str, str]]:
+    """Per tier, how each backend expresses it (a backend module's ``tier_forms`` hook)."""
+    import importlib.util
+
+    from slogen.backends import backend_module
+
+    forms: dict[str, dict[str, str]] = {}
+    for backend in ("prometheus", "datadog", "cloudwatch"):
+        if getattr(slo.indicator, backend) is None:
+            continue
+        if importlib.util.find_spec(f"slogen.backends.{backend}") is None:
+            continue
+        module = backend_module(backend)
+        if hasattr(module, "tier_forms"):
+            for tier_id, text in module.tier_forms(service, slo).items():
+                forms.setdefault(tier_id, {})[backend] = text
+    return forms
+
+
 def slo_report(service: Service, slo: SLO) -> dict[str, Any]:
     from slogen.backends.prometheus import base_window
 
     resolution = base_window(slo) if slo.indicator.prometheus else None
+    forms = tier_forms(service, slo)
+    tiers = [tier_report(m, resolution) for m in analyse_slo(slo)]
+    for tier in tiers:
+        tier["forms"] = forms.get(tier["tier"], {})
     return {
         "service": service.name,
         "slo": slo.name,
@@ -66,7 +89,7 @@ def slo_report(service: Service, slo: SLO) -> dict[str, Any]:
             for name in ("prometheus", "datadog", "cloudwatch")
             if getattr(slo.indicator, name) is not None
         ],
-        "tiers": [tier_report(m, resolution) for m in analyse_slo(slo)],
+        "tiers": tiers,
     }
 
 
@@ -138,6 +161,10 @@ def render_text(reports: list[dict[str, Any]]) -> str:
                 f"\nPrometheus (windows built from {prom[0]['rate_window']} rates) detects a full "
                 f"outage after: {delays}"
             )
+        for t in rep["tiers"]:
+            for backend, form in t.get("forms", {}).items():
+                if backend != "prometheus":
+                    text += f"\n{backend} {t['tier']}: {form}"
         blocks.append(text)
     blocks.append(
         "detect@X: time from the start of a constant error ratio X until the tier fires "

@@ -299,3 +299,13 @@ def conflicts(target: Target, desired: list[Resource], live) -> list[str]:
 
 def apply(target: Target, changes, desired, progress, report) -> None:
     _target_module(target).apply(target, changes, desired, progress, report)
+
+
+def tier_forms(service: Service, slo: SLO) -> dict[str, str]:
+    """How each tier is expressed (shown by ``slogen explain``)."""
+    base = format_duration(base_window(slo))
+    return {
+        math.id: f"alert rule over windows {format_duration(math.long)} and "
+        f"{format_duration(math.short)} built from {base} rates"
+        for math in analyse_slo(slo)
+    }

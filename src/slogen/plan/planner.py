@@ -5,6 +5,7 @@ This is the only module that drives backends; the CLI calls it and renders what 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 
 from slogen.backends import backend_module
@@ -16,9 +17,10 @@ from slogen.plan.progress import Progress
 from slogen.resources import Resource
 from slogen.spec.model import Project, Target
 
-# Backends whose render/read_live/apply exist. An SLO's source for any other backend is
-# reported as a warning rather than silently dropped.
-IMPLEMENTED = ("prometheus",)
+
+def implemented(backend: str) -> bool:
+    """Whether this installation has the backend's module (render/read_live/apply)."""
+    return importlib.util.find_spec(f"slogen.backends.{backend}") is not None
 
 
 def target_name(target: Target) -> str:
@@ -44,12 +46,14 @@ def make_plan(project: Project, only: Iterable[str] = (), templates: str | None 
     immutable: dict[str, set[str]] = {}
     for backend in select_backends(project, only):
         users = [f"{s.name}/{o.name}" for s, o in project.slos() if getattr(o.indicator, backend)]
-        if backend not in IMPLEMENTED:
-            if users and only:
+        if not implemented(backend):
+            if users:
                 warnings.append(f"{backend}: this version cannot manage {backend} yet; skipped")
             continue
         module = backend_module(backend)
         target = project.target(backend)
+        if hasattr(module, "plan_notes"):
+            warnings.extend(f"{backend}: {note}" for note in module.plan_notes(project))
         wanted = module.render(project, target, templates)
         state = module.read_live(target, project)
         problems = module.conflicts(target, wanted, state)
