@@ -67,12 +67,12 @@ def humanize_duration(seconds: float) -> str:
         return "-"
     if seconds == float("inf"):
         return "never"
-    if seconds < 60:
+    if round(seconds) < 60:
         return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s".replace(".0s", "s")
-    if seconds < 3600:
+    if round(seconds) < 3600:
         minutes, rest = divmod(round(seconds), 60)
         return f"{minutes}m" if rest == 0 else f"{minutes}m {rest}s"
-    if seconds < 86400:
+    if round(seconds / 60) < 1440:
         hours, rest = divmod(round(seconds / 60), 60)
         return f"{hours}h" if rest == 0 else f"{hours}h {rest}m"
     days, rest = divmod(round(seconds / 3600), 24)

@@ -106,14 +106,14 @@ class SlogenError(Exception):
         self.hint = hint
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A hint naming the closest candidate, or listing them when nothing is close."""
+def did_you_mean(word: str, candidates: Iterable[str], listing: str = "allowed keys") -> str:
+    """A hint naming the closest candidate, or listing them (as ``listing``) when none is close."""
     options = sorted(set(candidates))
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
-    if options:
-        return "allowed keys: " + ", ".join(options)
+    if options and listing:
+        return f"{listing}: " + ", ".join(options)
     return ""
 
 

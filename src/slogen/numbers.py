@@ -8,7 +8,7 @@ that bound, rounded half-even otherwise.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 
 CONFIG_DIGITS = 10  # what goes into rules and monitors
@@ -26,7 +26,7 @@ def to_fraction(value: int | float | str | Decimal | Fraction) -> Fraction:
     return Fraction(value)
 
 
-def fmt(value: Fraction | int | float, digits: int = CONFIG_DIGITS) -> str:
+def fmt(value: Fraction | int | float, digits: int = CONFIG_DIGITS, rounding: str = "") -> str:
     """Print ``value`` with at most ``digits`` significant digits and no trailing zeros."""
     if isinstance(value, float):
         if value != value:
@@ -37,7 +37,7 @@ def fmt(value: Fraction | int | float, digits: int = CONFIG_DIGITS) -> str:
     frac = Fraction(value)
     if frac == 0:
         return "0"
-    ctx = Context(prec=digits, rounding=ROUND_HALF_EVEN)
+    ctx = Context(prec=digits, rounding=rounding or ROUND_HALF_EVEN)
     dec = ctx.divide(Decimal(frac.numerator), Decimal(frac.denominator))
     text = format(dec.normalize(ctx), "f")
     if "." in text:
@@ -45,6 +45,16 @@ def fmt(value: Fraction | int | float, digits: int = CONFIG_DIGITS) -> str:
     return text
 
 
-def fmt_percent(value: Fraction, digits: int = HUMAN_DIGITS) -> str:
+def fmt_percent(value: Fraction, digits: int = HUMAN_DIGITS, rounding: str = "") -> str:
     """A ratio as a percentage for people: 0.02 → ``2%``, 0.0009 → ``0.09%``."""
-    return f"{fmt(Fraction(value) * 100, digits)}%"
+    return f"{fmt(Fraction(value) * 100, digits, rounding)}%"
+
+
+def fmt_above(value: Fraction, digits: int = HUMAN_DIGITS) -> str:
+    """Rounded up: for advice of the form "above X", which must stay true after rounding."""
+    return fmt(value, digits, ROUND_CEILING)
+
+
+def fmt_below(value: Fraction, digits: int = HUMAN_DIGITS) -> str:
+    """Rounded down: for advice of the form "below X"."""
+    return fmt(value, digits, ROUND_FLOOR)

@@ -160,7 +160,7 @@ class Checker:
     def choice(self, f: Field, options: Iterable[str]) -> str | None:
         options = list(options)
         if not isinstance(f.value, str) or f.value not in options:
-            hint = did_you_mean(f.value, options) if isinstance(f.value, str) else ""
+            hint = did_you_mean(f.value, options, listing="") if isinstance(f.value, str) else ""
             self.fail(f, "one of " + ", ".join(options), hint)
             return None
         return f.value
@@ -206,7 +206,7 @@ class Checker:
                     "reserved labels: " + ", ".join(sorted(reserved)),
                 )
             elif not isinstance(value, str) or not value:
-                self.fail(child, "a non-empty string value", 'quote numbers, e.g. tier: "1"')
+                self.fail(child, "a non-empty string value", 'quote numbers, e.g. shard: "3"')
             else:
                 result.append((key, value))
         return tuple(sorted(result))

@@ -14,7 +14,7 @@ from pathlib import Path
 from slogen.durations import format_duration
 from slogen.engine.burnrate import analyse_tier, default_short_window
 from slogen.errors import Location, Problems, SlogenError, did_you_mean
-from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
+from slogen.numbers import HUMAN_DIGITS, fmt, fmt_above, fmt_below, fmt_percent
 from slogen.spec.checks import Checker, Field
 from slogen.spec.model import (
     CATEGORIES,
@@ -56,7 +56,7 @@ BUILTIN_POLICIES = {
 TARGET_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
     "prometheus": {"files": ("dir", "reload_url", "format")},
     "datadog": {"files": ("dir",), "api": ("host",)},
-    "cloudwatch": {"files": ("dir",), "api": ("endpoint_url",)},
+    "cloudwatch": {"files": ("dir",), "api": ("endpoint_url", "regions")},
 }
 PROMETHEUS_FORMATS = ("rules", "prometheusrule")
 
@@ -83,7 +83,14 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
             problems.error(Location(raw), "", "no such file or directory")
             continue
         if path.is_file():
-            (configs if path.name == CONFIG_NAME else specs).append(path)
+            if path.name == CONFIG_NAME:
+                configs.append(path)
+            else:
+                specs.append(path)
+                # a spec named on its own still belongs to the project it sits in
+                beside = path.parent / CONFIG_NAME
+                if beside.is_file():
+                    configs.append(beside)
             continue
         root_config = path / CONFIG_NAME
         if root_config.is_file():
@@ -99,7 +106,7 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
         for p in found:
             if p.name == CONFIG_NAME:
                 problems.error(
-                    Location(str(p)),
+                    Location(str(p), 1, 1),
                     "",
                     f"{CONFIG_NAME} is only read at the root of the spec directory",
                     f"move it to {path / CONFIG_NAME} or rename it",
@@ -131,6 +138,7 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
 class _ConfigReader:
     def __init__(self, check: Checker):
         self.check = check
+        self.broken: set[str] = set()  # policies defined but invalid (already reported)
 
     def tier(self, f: Field) -> Tier | None:
         fields = self.check.mapping(
@@ -213,6 +221,15 @@ class _ConfigReader:
                 chosen = self.check.choice(value, PROMETHEUS_FORMATS)
                 if chosen:
                     options.append((key, chosen))
+            elif key == "regions":
+                regions = self.check.string_list(
+                    value,
+                    "a list of AWS regions",
+                    lambda s: bool(REGION_RE.match(s)),
+                    "an AWS region such as eu-west-1",
+                )
+                if regions:
+                    options.append((key, tuple(sorted(set(regions)))))
             elif key in ("reload_url", "host", "endpoint_url"):
                 url = self.check.string(value, "an http(s) URL")
                 if url and not re.match(r"^https?://", url):
@@ -248,17 +265,21 @@ class _ConfigReader:
                     )
                     if policy is not None:
                         policies[name] = policy
+                    else:
+                        self.broken.add(name)
             else:
                 self.check.fail(pf, "a mapping of policy names to lists of tiers")
         if "default_policy" in fields:
             df = fields["default_policy"]
             name = self.check.name(df, "a policy name")
-            if name is not None and name not in policies:
+            if name in self.broken:
+                pass  # its own errors say what is wrong with it
+            elif name is not None and name not in policies:
                 self.check.problems.error(
                     df.loc,
                     df.path,
                     f"unknown policy '{name}'",
-                    did_you_mean(name, policies)
+                    did_you_mean(name, policies, listing="known policies")
                     if len(policies) > 1
                     else "define it under policies:",
                 )
@@ -280,10 +301,17 @@ class _ConfigReader:
 
 
 class _SpecReader:
-    def __init__(self, check: Checker, policies: dict[str, Policy], default_policy: str):
+    def __init__(
+        self,
+        check: Checker,
+        policies: dict[str, Policy],
+        default_policy: str,
+        broken_policies: frozenset[str] = frozenset(),
+    ):
         self.check = check
         self.policies = policies
         self.default_policy = default_policy
+        self.broken_policies = broken_policies
 
     def _errors_or_good(self, fields: dict[str, Field], f: Field) -> bool:
         has_errors, has_good = "errors" in fields, "good" in fields
@@ -484,23 +512,31 @@ class _SpecReader:
             self.check.fail(f, "a mapping (policy, min_events, runbook and one block per severity)")
             return None
         ok = True
+        resolved = True
         if "policy" in f.value:
             pf = Field(f.value["policy"], f.value.value_locs["policy"], f.child_path("policy"))
             name = self.check.name(pf, "a policy name")
-            if name is None:
-                ok = False
+            if name is None or name in self.broken_policies:
+                ok = resolved = False
             elif name not in self.policies:
-                ok = False
+                ok = resolved = False
                 self.check.problems.error(
                     pf.loc,
                     pf.path,
                     f"unknown policy '{name}'",
-                    did_you_mean(name, self.policies)
-                    + f" (known policies: {', '.join(sorted(self.policies))})",
+                    did_you_mean(name, self.policies, listing="known policies"),
                 )
             else:
                 policy = self.policies[name]
         severities = policy.severities
+        if not resolved:  # the policy's own error is reported; still check the blocks given
+            severities = tuple(
+                k
+                for k in f.value
+                if k not in ("policy", "min_events", "runbook")
+                and isinstance(k, str)
+                and re.match(r"^[a-z0-9-]+$", k)
+            )
         known_elsewhere = {s for p in self.policies.values() for s in p.severities}
 
         def claim_severity(key: str, field: Field) -> bool:
@@ -579,9 +615,9 @@ class _SpecReader:
                     f"threshold is {fmt(math.threshold, HUMAN_DIGITS)} (burn rate "
                     f"{fmt(math.burn_rate, HUMAN_DIGITS)} × error budget "
                     f"{fmt_percent(math.error_budget)}), and an error ratio cannot exceed 1",
-                    f"raise the objective above {fmt(need_objective, 6)}%, or give tier "
-                    f"'{tier.id}' a budget share below {fmt_percent(need_budget, 4)} in a policy "
-                    "of its own",
+                    f"raise the objective above {fmt_above(need_objective, 6)}%, or give tier "
+                    f"'{tier.id}' a budget share below {fmt_below(need_budget * 100, 4)}% in a "
+                    "policy of its own",
                 )
                 ok = False
         return ok
@@ -712,16 +748,20 @@ def load_project_with_warnings(
     policies = dict(BUILTIN_POLICIES)
     default_policy = "workbook"
     targets = default_targets()
+    broken: frozenset[str] = frozenset()
     if config_path is not None:
         data = _read_file(config_path, problems) if config_path.exists() else None
         if not config_path.exists():
             problems.error(Location(str(config_path)), "", "no such file")
         elif data is not None or problems.errors == []:
             root_loc = getattr(data, "loc", Location(str(config_path), 1, 1))
-            policies, default_policy, targets = _ConfigReader(check).read(
+            config_reader = _ConfigReader(check)
+            policies, default_policy, targets = config_reader.read(
                 Field(data if data is not None else {}, root_loc, "")
             )
-    reader = _SpecReader(check, policies, default_policy)
+            broken = frozenset(config_reader.broken)
+        spec_paths = [p for p in spec_paths if p.resolve() != config_path.resolve()]
+    reader = _SpecReader(check, policies, default_policy, broken)
     services: list[Service] = []
     by_name: dict[str, Service] = {}
     for path in spec_paths:
@@ -729,7 +769,7 @@ def load_project_with_warnings(
         if data is None:
             if not any(p.location.file == str(path) for p in problems.errors):
                 problems.error(
-                    Location(str(path)), "", "the file is empty; expected a service spec"
+                    Location(str(path), 1, 1), "", "the file is empty; expected a service spec"
                 )
             continue
         root = Field(data, getattr(data, "loc", Location(str(path), 1, 1)), "")

@@ -20,7 +20,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 class LocDict(dict):
     """A mapping with the location of itself, of each key and of each value."""
 
-    __slots__ = ("key_locs", "loc", "value_locs")
+    __slots__ = ("duplicates", "key_locs", "loc", "value_locs")
 
 
 class LocList(list):
@@ -39,29 +39,53 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LocDict:
+    # Keys written in this mapping; flatten_mapping puts keys merged in with `<<:` before them.
+    own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
     loader.flatten_mapping(node)
     result = LocDict()
     result.loc = loader._loc(node)
     result.key_locs = {}
     result.value_locs = {}
+    result.duplicates = []  # (key, location, line of the first one); reported with their path
+    written: set[str] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         key_loc = loader._loc(key_node)
         if not isinstance(key, str):
             key = str(key)
-        if key in result:
-            first = result.key_locs[key]
-            loader.problems.error(
-                key_loc,
-                key,
-                f"duplicate key '{key}' (first defined at line {first.line})",
-                "remove one of them; YAML keeps only the last and the other would be lost",
-            )
+        if key in written and id(key_node) in own:
+            result.duplicates.append((key, key_loc, result.key_locs[key].line))
             continue
+        # A key written here overrides one merged in; that is what `<<:` is for.
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_locs[key] = key_loc
         result.value_locs[key] = loader._loc(value_node)
+        if id(key_node) in own:
+            written.add(key)
     return result
+
+
+def _report_duplicates(
+    value: object, path: str, problems: Problems, seen: set[int] | None = None
+) -> None:
+    seen = set() if seen is None else seen
+    if id(value) in seen:  # an alias of a node already walked
+        return
+    if isinstance(value, LocDict | LocList):
+        seen.add(id(value))
+    if isinstance(value, LocDict):
+        for key, loc, first_line in value.duplicates:
+            problems.error(
+                loc,
+                f"{path}.{key}" if path else key,
+                f"duplicate key '{key}' (first defined at line {first_line})",
+                "remove one of them; YAML keeps only the last and the other would be lost",
+            )
+        for key, child in value.items():
+            _report_duplicates(child, f"{path}.{key}" if path else key, problems, seen)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _report_duplicates(child, f"{path}[{index}]", problems, seen)
 
 
 def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> LocList:
@@ -81,7 +105,9 @@ def load_yaml(text: str, filename: str, problems: Problems) -> object | None:
     loader.filename = filename
     loader.problems = problems
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
+        _report_duplicates(data, "", problems)
+        return data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
