@@ -184,6 +184,8 @@ def apply(
         by_service.setdefault(change.resource.key.split("/")[0], []).append(change)
     files_changed = False
     failed = False
+    # What each written file held before (None: it did not exist), to undo a refused reload.
+    previous: dict[Path, tuple[str | None, list[Change]]] = {}
     for service in sorted(by_service):
         service_changes = by_service[service]
         if failed:
@@ -193,8 +195,10 @@ def apply(
         path = directory / render_mod.file_name(service, form)
         wanted = [r for r in desired if r.key.split("/")[0] == service]
         try:
-            if path.exists() and not is_owned(path.read_text(encoding="utf-8")):
+            old = path.read_text(encoding="utf-8") if path.exists() else None
+            if old is not None and not is_owned(old):
                 raise OSError(f"{path} is not managed by slogen; refusing to touch it")
+            previous[path] = (old, service_changes)
             if wanted:
                 _write_atomic(path, render_mod.rule_files(wanted, form)[path.name])
             elif path.exists():
@@ -217,7 +221,17 @@ def apply(
             {render_mod.GROUP_PREFIX + "/".join(c.resource.key.split("/")[:2]) for c in changes}
             - set(expected)
         )
-        problems, pending = reload_and_verify(str(reload_url), expected, removed)
+        refused = reload(str(reload_url))
+        if refused is not None:
+            # Prometheus keeps its previous rules: put the previous files back, so that disk,
+            # Prometheus and the next plan agree that these changes were not made.
+            undone = _restore(previous)
+            for outcome in report.outcomes:
+                if outcome.status == DONE and outcome.change.address in undone:
+                    outcome.status, outcome.error = FAILED, refused
+            report.errors.append(refused + "; the previous rule files were restored")
+            return
+        problems, pending = reload_and_verify(str(reload_url), expected, removed, reloaded=True)
         report.errors.extend(problems)
         if pending and not problems:
             report.notes.append(
@@ -231,6 +245,33 @@ def apply(
             )
 
 
+def _restore(previous: dict[Path, tuple[str | None, list[Change]]]) -> set[str]:
+    """Write back what the files held before; the addresses of the changes undone."""
+    undone: set[str] = set()
+    for path, (text, changes) in previous.items():
+        try:
+            if text is None:
+                path.unlink(missing_ok=True)
+            else:
+                _write_atomic(path, text)
+        except OSError:
+            continue  # still counted as done: the file holds the new content
+        undone.update(c.address for c in changes)
+    return undone
+
+
+def reload(base_url: str) -> str | None:
+    """``POST /-/reload``; the problem, or None when Prometheus accepted the rule files."""
+    try:
+        status, body = _http("POST", f"{base_url}/-/reload")
+    except (urllib.error.URLError, OSError) as exc:
+        return f"cannot reach Prometheus at {base_url} to reload it: {exc}"
+    if status != 200:
+        text = body.decode(errors="replace").strip()
+        return f"Prometheus refused to reload (HTTP {status}): {text}"
+    return None
+
+
 def _http(method: str, url: str) -> tuple[int, bytes]:
     request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
     try:
@@ -241,7 +282,11 @@ def _http(method: str, url: str) -> tuple[int, bytes]:
 
 
 def reload_and_verify(
-    base_url: str, expected_groups: list[str], removed_groups: list[str], timeout: float = 120.0
+    base_url: str,
+    expected_groups: list[str],
+    removed_groups: list[str],
+    timeout: float = 120.0,
+    reloaded: bool = False,
 ) -> tuple[list[str], bool]:
     """Reload Prometheus and wait until every expected group has evaluated; list the problems.
 
@@ -250,19 +295,15 @@ def reload_and_verify(
     deadline of twice the group interval, at most ``timeout`` seconds). Returns the problems and
     whether some rules were still unevaluated at the deadline.
     """
-    try:
-        status, body = _http("POST", f"{base_url}/-/reload")
-    except (urllib.error.URLError, OSError) as exc:
-        return [f"cannot reach Prometheus at {base_url} to reload it: {exc}"], False
-    if status != 200:
-        text = body.decode(errors="replace").strip()
-        return [f"Prometheus refused to reload (HTTP {status}): {text}"], False
+    problem = None if reloaded else reload(base_url)
+    if problem is not None:
+        return [problem], False
     start = time.monotonic()
     deadline = start + timeout
     problems: list[str] = []
     while True:
         try:
-            status, body = _http("GET", f"{base_url}/api/v1/rules")
+            _status, body = _http("GET", f"{base_url}/api/v1/rules")
             data = json.loads(body)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             return [f"cannot read rules from {base_url}/api/v1/rules: {exc}"], False

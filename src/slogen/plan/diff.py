@@ -49,7 +49,6 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
         isinstance(before, list)
         and isinstance(after, list)
         and len(before) == len(after)
-        and before != after
     ):
         out = []
         for index, (b, a) in enumerate(zip(before, after, strict=True)):

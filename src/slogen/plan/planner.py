@@ -91,8 +91,25 @@ def ordered(changes: list[Change]) -> list[Change]:
 
     for change in upserts:
         visit(change)
-    depth = {c.resource.key: len(c.resource.depends_on) for c in deletes}
-    result.extend(sorted(deletes, key=lambda c: -depth[c.resource.key]))
+    # Deletes: dependants before what they depend on, i.e. the reverse of a
+    # dependencies-first order of the deletes.
+    delete_keys = {c.resource.key: c for c in deletes}
+    deleted: set[str] = set()
+    dependencies_first: list[Change] = []
+
+    def visit_delete(change: Change, trail: tuple[str, ...] = ()) -> None:
+        key = change.resource.key
+        if key in deleted or key in trail:
+            return
+        for dep in change.resource.depends_on:
+            if dep in delete_keys:
+                visit_delete(delete_keys[dep], (*trail, key))
+        deleted.add(key)
+        dependencies_first.append(change)
+
+    for change in reversed(deletes):
+        visit_delete(change)
+    result.extend(reversed(dependencies_first))
     return result
 
 
@@ -101,7 +118,13 @@ def check_fresh(plan: Plan, targets: dict[str, Target], project: Project | None)
     stale = []
     for state in plan.targets:
         module = backend_module(state.backend)
-        live = module.read_live(targets[state.backend], project)
+        target = targets[state.backend]
+        if project is None and hasattr(module, "read_live_for_plan"):
+            # Without the specs, a backend may need the plan to know what to read (CloudWatch:
+            # the regions of the plan's alarms).
+            live = module.read_live_for_plan(target, plan)
+        else:
+            live = module.read_live(target, project)
         if live.fingerprint != state.fingerprint:
             stale.append(f"{state.backend} ({state.target})")
     if stale:

@@ -2,8 +2,8 @@
 
 The JSON schema (``format_version`` 1) is documented in the README and kept stable:
 ``{"format_version", "summary": {"add", "change", "destroy"}, "has_changes", "warnings",
-"changes": [{"action", "address", "backend", "target", "kind", "key", "fields"?, "before",
-"after"}]}``.
+"targets": [{"backend", "target", "fingerprint"}], "changes": [{"action", "address", "backend",
+"target", "kind", "key", "fields"?, "before", "after"}]}``.
 """
 
 from __future__ import annotations
