@@ -86,12 +86,26 @@ def cli() -> None:
 @cli.command()
 @paths_argument
 @config_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    help="github: GitHub Actions annotations (::error file=...,line=...::...).",
+)
 @handle_errors
 def validate(paths: tuple[str, ...], config: str | None, fmt: str) -> int:
     """Check spec files and slogen.yaml; print every problem with its file:line:column."""
     from slogen.spec.loader import load_project_with_warnings
 
+    if fmt == "github":
+        from slogen import github
+
+        check = github.check_specs(paths, config)
+        for line in check.annotations():
+            click.echo(line)
+        click.echo(check.summary())
+        return EXIT_OK if check.ok else EXIT_ERROR
     try:
         project, problems = load_project_with_warnings(list(paths) or ["specs"], config)
     except SlogenError as exc:
@@ -289,6 +303,28 @@ def apply(
     report = execute(result, targets, Progress(len(result.changes)))
     click.echo(redact(report.render()), err=not report.ok)
     return EXIT_OK if report.ok else EXIT_ERROR
+
+
+@cli.command("github-comment")
+@click.argument("body_file", type=click.File("r", encoding="utf-8"), metavar="BODY_FILE")
+@click.option("--pr", "number", type=click.IntRange(min=1), help="Default: the event's PR.")
+@click.option("--repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
+@handle_errors
+def github_comment(body_file: Any, number: int | None, repo: str | None) -> int:
+    """Create or update slogen's one comment on a pull request (GitHub Actions).
+
+    BODY_FILE ('-' for stdin) is markdown; the comment is found again by its hidden first line
+    <!-- slogen-plan -->. Uses GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY and the
+    pull request in GITHUB_EVENT_PATH.
+    """
+    from slogen import github
+
+    result = github.comment_from_env(body_file.read(), number, repo)
+    if result is None:
+        click.echo("Not a pull request: no comment.")
+    else:
+        click.echo(f"{result.action.capitalize()} comment {result.url or result.id}")
+    return EXIT_OK
 
 
 def main() -> None:
