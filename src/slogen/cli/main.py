@@ -243,9 +243,9 @@ def plan(
     if out:
         planfile.save(result, project, out)
     if fmt == "json":
-        click.echo(render.render_json(result))
+        click.echo(redact(render.render_json(result)))
     elif fmt == "markdown":
-        click.echo(render.render_markdown(result), nl=False)
+        click.echo(redact(render.render_markdown(result)), nl=False)
     else:
         click.echo(redact(render.render_text(result, _colour(), click.style)))
         if out:
