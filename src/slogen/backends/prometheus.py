@@ -32,6 +32,9 @@ from slogen.resources import MANAGED_BY, Resource
 from slogen.spec.model import SLO, Project, Service, Target
 
 BASE_WINDOW = 300  # seconds; the range of the only raw-series rate() slogen records
+# Every slogen group is evaluated once a minute, whatever the server's global interval, so that
+# event counts (sum of per-second rates × interval) and the promtool tests' timing hold.
+GROUP_INTERVAL = 60
 GROUP_PREFIX = "slogen/"
 HEADER_MARKER = f"# managed-by: {MANAGED_BY}"
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
@@ -96,7 +99,10 @@ def recording_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
             if window == base:
                 expr = f"{total_name}{sel} * {window}"
             else:
-                expr = f"avg_over_time({total_name}{sel}[{text}]) * {window}"
+                # Events actually seen: each sample is a per-second rate, one sample per group
+                # interval. (Averaging would stretch a partly filled window to all of W and let a
+                # new service page after a handful of events.)
+                expr = f"sum_over_time({total_name}{sel}[{text}]) * {GROUP_INTERVAL}"
             rules.append(
                 {"record": f"slogen:sli_events:count{text}", "expr": expr, "labels": dict(labels)}
             )
@@ -137,9 +143,9 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
             f"slogen:sli_events:count{format_duration(math.long)}{sel} >= {slo.alerting.min_events}"
         )
     labels: dict[str, str] = dict(service.labels)
-    labels.update(dict(slo.alerting.for_severity(math.severity).prometheus))
     if service.owner:
         labels["team"] = service.owner
+    labels.update(dict(slo.alerting.for_severity(math.severity).prometheus))  # may route `team`
     labels.update(
         {"severity": math.severity, "service": service.name, "slo": slo.name, "tier": math.id}
     )
@@ -230,7 +236,11 @@ def groups_for(resources: list[Resource]) -> dict[str, list[dict[str, Any]]]:
         service, slo = res.key.split("/")[:2]
         slo_key = f"{service}/{slo}"
         if slo_key not in by_slo:
-            by_slo[slo_key] = {"name": f"{GROUP_PREFIX}{slo_key}", "rules": []}
+            by_slo[slo_key] = {
+                "name": f"{GROUP_PREFIX}{slo_key}",
+                "interval": format_duration(GROUP_INTERVAL),
+                "rules": [],
+            }
             services.setdefault(service, []).append(slo_key)
     for res in resources:
         slo_key = "/".join(res.key.split("/")[:2])

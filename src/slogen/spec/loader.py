@@ -37,6 +37,9 @@ from slogen.spec.yamlsource import load_yaml
 CONFIG_NAME = "slogen.yaml"
 BACKENDS = ("prometheus", "datadog", "cloudwatch")
 RESERVED_LABELS = ("service", "slo", "severity", "tier", "team")
+# Routing labels may set `team` (e.g. to route to another team than the owner); the rest are
+# how slogen identifies its alerts.
+RESERVED_ROUTING_LABELS = ("service", "slo", "severity", "tier")
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
 CLOUDWATCH_STATS = re.compile(r"^(Sum|SampleCount|Average|Minimum|Maximum|p\d{1,2}(\.\d+)?)$")
@@ -501,7 +504,7 @@ class _SpecReader:
             )
             ok &= cloudwatch is not None
         if "prometheus" in fields:
-            labels = self.check.label_map(fields["prometheus"], RESERVED_LABELS)
+            labels = self.check.label_map(fields["prometheus"], RESERVED_ROUTING_LABELS)
         if not ok:
             return None
         return Notify(tuple(datadog or ()), tuple(cloudwatch or ()), labels)
