@@ -115,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         changes = differences(expected, read_golden())
+        changes += regen_plan_goldens(check=True)
         for line in changes:
             print(line)
         return 1 if changes else 0
     changes = write(expected)
     for line in changes:
         print(line)
+    changes += regen_plan_goldens()
+    changes += regen_backend_goldens()
     print(
         f"{len(expected)} golden file(s) under {GOLDEN.relative_to(ROOT)}: "
         f"{len(changes) or 'no'} change(s). Review with: git diff -- tests/golden"
@@ -155,6 +158,30 @@ def regen_plan_goldens(check: bool = False) -> list[str]:
     for line in changed:
         print(line)
     return changed
+
+
+# ---------------------------------------------------------------------------------------------
+# Backend goldens (tests/golden/<backend>/): each backend's golden test module owns a
+# ``regenerate()`` that rewrites its folder; the tests compare against them.
+# ---------------------------------------------------------------------------------------------
+
+BACKEND_GOLDEN_MODULES = ("tests.test_datadog_golden", "tests.test_cloudwatch_golden")
+
+
+def regen_backend_goldens() -> list[str]:
+    import importlib
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    written: list[str] = []
+    for name in BACKEND_GOLDEN_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "regenerate"):
+            written.extend(f"wrote: {p}" for p in module.regenerate())
+    return written
 
 
 if __name__ == "__main__":

@@ -184,6 +184,7 @@ def tiers(draw: st.DrawFn) -> TierMath:
     budget = Fraction(draw(st.integers(1, 10000)), 10000)
     bound = 1 - Fraction(long) / (budget * period)
     lowest = max(1, math.floor(bound * 100000) + 1)  # in thousandths of a percent
+    assume(lowest <= 99999)  # no objective below 100 % lets this tier fire
     objective = Fraction(draw(st.integers(lowest, 99999)), 1000)
     tier = analyse_tier(objective, period, Tier("page", budget, long, short))
     assert tier.can_fire

@@ -1,0 +1,481 @@
+"""The Datadog ``api`` target end to end: the CLI, the real datadog-api-client, the fake API.
+
+Every test starts its own fake Datadog on 127.0.0.1 (tests/fakes/datadog_api.py) and points a
+project's ``slogen.yaml`` at it. Retry sleeps are capped small so storms of 429s and 5xx stay
+fast; one test checks that ``X-RateLimit-Reset`` is what decides the sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slogen.backends import datadog_api
+from tests.cli import Result, run
+from tests.conftest import SPECS
+from tests.fakes.datadog_api import FakeDatadog
+
+API_KEY = "dd-api-0123456789abcdef"
+APP_KEY = "dd-app-fedcba9876543210"
+EXAMPLE_OBJECTS = {"monitors": 40, "slos": 3}  # rendered from specs/ (see the golden files)
+
+
+@dataclass
+class Env:
+    fake: FakeDatadog
+    specs: Path
+    root: Path
+
+    def plan(self, *args: str, exit_code: int = 0) -> Result:
+        return run("plan", str(self.specs), "--target", "datadog", *args, exit_code=exit_code)
+
+    def apply(self, *args: str, exit_code: int = 0) -> Result:
+        return run(
+            "apply",
+            str(self.specs),
+            "--target",
+            "datadog",
+            "--auto-approve",
+            *args,
+            exit_code=exit_code,
+        )
+
+    def owned(self) -> dict[str, dict[str, Any]]:
+        """Live monitors by slogen key (only owned ones)."""
+        out = {}
+        with self.fake.lock:
+            for monitor in self.fake.monitors.values():
+                tags = monitor.get("tags") or []
+                keys = [t.split(":", 1)[1] for t in tags if t.startswith("slogen-key:")]
+                if "managed-by:slogen" in tags and keys:
+                    out[keys[0]] = monitor
+        return out
+
+    def gets_since(self, start: int) -> list[tuple[str, str]]:
+        with self.fake.lock:
+            return list(self.fake.requests[start:])
+
+
+def _config(host: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        policies:
+          batch:
+            - {{severity: ticket, budget: 5%, long: 6h, short: 30m}}
+            - {{severity: ticket, budget: 10%, long: 3d, short: 6h}}
+        targets:
+          datadog: {{type: api, host: "{host}"}}
+        """
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> Iterator[Env]:
+    monkeypatch.setenv("DD_API_KEY", API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
+    monkeypatch.delenv("DD_APPLICATION_KEY", raising=False)
+    # Retries stay bounded and fast in tests; test_rate_limit_reset_decides_the_sleep checks
+    # the real delay computation.
+    monkeypatch.setattr(
+        datadog_api, "RETRY", datadog_api.RetryPolicy(attempts=8, max_sleep=0.02, backoff=0.005)
+    )
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    with FakeDatadog(api_key=API_KEY, app_key=APP_KEY) as fake:
+        (specs / "slogen.yaml").write_text(_config(fake.url), encoding="utf-8")
+        yield Env(fake, specs, tmp_path)
+
+
+def applied(env: Env) -> Env:
+    env.apply()
+    return env
+
+
+# -- create, no-op, drift ----------------------------------------------------------------------
+
+
+def test_create_from_empty_then_plan_shows_no_changes(env: Env) -> None:
+    first = env.plan()
+    total = EXAMPLE_OBJECTS["monitors"] + EXAMPLE_OBJECTS["slos"]
+    assert f"Plan: {total} to add, 0 to change, 0 to destroy." in first.stdout
+    result = env.apply()
+    assert f"Apply complete: {total} change(s) made." in result.stdout
+    assert len(env.fake.slos) == EXAMPLE_OBJECTS["slos"]
+    assert len(env.fake.monitors) == EXAMPLE_OBJECTS["monitors"]
+    # ids were substituted: every reference points at an object that exists
+    slo_ids = set(env.fake.slos)
+    for monitor in env.fake.monitors.values():
+        assert "${" not in monitor["query"]
+        if monitor["type"] == "slo alert":
+            assert monitor["query"].split('"')[1] in slo_ids
+    start = len(env.fake.requests)
+    again = env.plan("--detailed-exitcode")
+    assert "datadog (api): up to date" in again.stdout and "No changes." in again.stdout
+    # reading live state costs list pages only: no per-object GETs
+    assert sorted((m, p.split("?")[0]) for m, p in env.gets_since(start)) == [
+        ("GET", "/api/v1/monitor"),
+        ("GET", "/api/v1/slo"),
+    ]
+
+
+def test_drift_shows_the_field_and_apply_keeps_unmanaged_options(env: Env) -> None:
+    applied(env)
+    key = "checkout/availability/ticket-3d/long"
+    monitor_id = env.owned()[key]["id"]
+    env.fake.edit_monitor(
+        monitor_id, options={"thresholds": {"critical": 0.002}, "silenced": {"*": None}}
+    )
+    result = env.plan("--detailed-exitcode", exit_code=2)
+    assert f"~ monitor {key}" in result.stdout
+    assert "options.thresholds.critical: 0.002 → 0.001" in result.stdout
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in result.stdout
+    env.apply()
+    live = env.fake.monitors[monitor_id]
+    assert live["options"]["thresholds"] == {"critical": 0.001}
+    assert live["options"]["silenced"] == {"*": None}  # a mute is not slogen's to undo
+    assert "No changes." in env.plan().stdout
+
+
+def test_server_side_normalisations_are_not_drift(env: Env) -> None:
+    applied(env)
+    monitor = env.owned()["checkout/latency/page-1h"]
+    env.fake.edit_monitor(
+        monitor["id"],
+        tags=list(reversed(monitor["tags"])),
+        message=monitor["message"] + "\n\n",
+        options={"new_host_delay": 600, "include_tags": False},
+    )
+    assert "No changes." in env.plan().stdout
+
+
+# -- deletes and ownership -----------------------------------------------------------------------
+
+
+def test_removing_an_slo_deletes_only_owned_objects(env: Env) -> None:
+    applied(env)
+    like = {
+        "type": "metric alert",
+        "query": "sum(last_1h):sum:search.query.errors{env:prod}.as_count() > 10",
+        "message": "hand made",
+        "options": {"thresholds": {"critical": 10}},
+    }
+    keep = [
+        env.fake.add_monitor(
+            {
+                **like,
+                "name": "[slogen] search/availability terraform twin",
+                "tags": ["managed-by:terraform", "slogen-key:search/availability/page-1h"],
+            }
+        ),
+        env.fake.add_monitor(
+            {**like, "name": "[slogen] search no key", "tags": ["managed-by:slogen", "slo:a"]}
+        ),
+        env.fake.add_monitor({**like, "name": "search availability by hand", "tags": []}),
+    ]
+    keep_slo = env.fake.add_slo(
+        {
+            "name": "search/availability",
+            "type": "metric",
+            "query": {"numerator": "sum:a{*}.as_count()", "denominator": "sum:b{*}.as_count()"},
+            "thresholds": [{"timeframe": "30d", "target": 99.9}],
+            "tags": ["managed-by:terraform", "slogen-key:search/availability"],
+        }
+    )
+    (env.specs / "search.yaml").unlink()
+    result = env.plan()
+    assert "Plan: 0 to add, 0 to change, 18 to destroy." in result.stdout
+    assert "no single slogen-key: tag; slogen leaves them alone" in result.stdout
+    deleted = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    assert all(" search/" in line for line in deleted)
+    env.apply()
+    assert all(i in env.fake.monitors for i in keep)
+    assert keep_slo in env.fake.slos
+    assert not [k for k in env.owned() if k.startswith("search/")]
+    assert "No changes." in env.plan().stdout
+
+
+def test_a_duplicate_owned_object_is_deleted(env: Env) -> None:
+    applied(env)
+    original = env.owned()["checkout/latency/ticket-3d/long"]
+    copy = {k: original[k] for k in ("type", "query", "tags", "options")}
+    duplicate = env.fake.add_monitor({**copy, "name": "copy", "message": "left by a crash"})
+    result = env.plan()
+    assert f"- monitor checkout/latency/ticket-3d/long#{duplicate}" in result.stdout
+    env.apply()
+    assert duplicate not in env.fake.monitors and original["id"] in env.fake.monitors
+
+
+# -- replacement --------------------------------------------------------------------------------
+
+
+def test_a_type_change_is_a_replacement_and_repoints_composites(env: Env) -> None:
+    applied(env)
+    spec = env.specs / "checkout.yaml"
+    text = spec.read_text()
+    start = text.index("name: latency")
+    at = text.index("window: 30d", start)
+    spec.write_text(text[:at] + "window: 28d" + text[at + len("window: 30d") :])
+    result = env.plan()
+    assert "-/+ monitor checkout/latency/page-1h" in result.stdout
+    assert 'type: "slo alert" → "composite"  # forces replacement' in result.stdout
+    assert "- slo checkout/latency" in result.stdout
+    env.apply()
+    assert "No changes." in env.plan().stdout
+    assert env.owned()["checkout/latency/page-1h"]["type"] == "composite"
+    spec.write_text(text)
+    env.apply()
+    assert "No changes." in env.plan().stdout
+    assert env.owned()["checkout/latency/page-1h"]["type"] == "slo alert"
+
+
+def test_replacing_a_child_repoints_the_unchanged_composite(env: Env) -> None:
+    applied(env)
+    key = "checkout/latency/ticket-3d/long"
+    child = env.owned()[key]
+    composite = env.owned()["checkout/latency/ticket-3d"]
+    # someone turned the child into another type by hand (Datadog cannot, but an import can)
+    with env.fake.lock:
+        env.fake.monitors[child["id"]]["type"] = "log alert"
+    result = env.plan()
+    assert f"-/+ monitor {key}" in result.stdout
+    assert "~ monitor checkout/latency/ticket-3d\n" not in result.stdout
+    env.apply()
+    new_child = env.owned()[key]
+    assert new_child["id"] != child["id"] and child["id"] not in env.fake.monitors
+    assert str(new_child["id"]) in env.fake.monitors[composite["id"]]["query"]
+    assert "No changes." in env.plan().stdout
+
+
+# -- throttling, errors, interruption --------------------------------------------------------------
+
+
+def _storm(fake: FakeDatadog, status: int, every: int, count: int) -> None:
+    """Make every ``every``-th /api call answer ``status`` until ``count`` have, with the fake's
+    own fault answers (a 429 carries X-RateLimit-Reset twice): a storm that hits the reads and
+    the concurrent writes alike."""
+    original = fake._handle
+    state = {"seen": 0, "left": count}
+
+    def handle(method: str, path: str, headers: Any, raw: bytes):
+        if path.startswith("/api/"):
+            with fake.lock:
+                state["seen"] += 1
+                due = state["seen"] % every == 0 and not fake.pending_injections
+                if state["left"] > 0 and due:
+                    state["left"] -= 1
+                    fake.inject(status, 1, duplicate_reset_header=True, reset_seconds=1)
+        return original(method, path, headers, raw)
+
+    fake._handle = handle  # type: ignore[method-assign]
+
+
+def test_429_storms_with_a_doubled_reset_header_converge(env: Env) -> None:
+    env.fake.inject(429, count=5, duplicate_reset_header=True, reset_seconds=1)
+    _storm(env.fake, 429, every=2, count=30)
+    env.apply()
+    assert env.fake.request_count() > 43 + 4 + 30  # every refused call was made again
+    assert len(env.fake.monitors) == EXAMPLE_OBJECTS["monitors"]
+    assert "No changes." in env.plan().stdout
+
+
+def test_5xx_converge(env: Env) -> None:
+    env.fake.inject(503, count=3)
+    _storm(env.fake, 500, every=3, count=15)
+    env.apply()
+    assert len(env.fake.monitors) == EXAMPLE_OBJECTS["monitors"]
+    assert "No changes." in env.plan().stdout
+
+
+def test_rate_limit_reset_decides_the_sleep(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(datadog_api.time, "sleep", slept.append)
+    monkeypatch.setattr(datadog_api, "RETRY", datadog_api.RetryPolicy(max_sleep=4))
+    env.fake.inject(429, count=1, duplicate_reset_header=True, reset_seconds=3)
+    env.fake.inject(429, count=1, reset_seconds=60)
+    env.plan()
+    # the two list calls run side by side: either may meet either fault
+    short, capped = sorted(slept)
+    assert 3 <= short < 3.5  # "3, 3" read as 3 seconds
+    assert capped == 4  # 60 s asked, capped
+
+
+def test_retries_are_bounded(env: Env) -> None:
+    env.fake.inject(503, count=100)
+    result = env.plan(exit_code=1)
+    assert "cannot read Datadog live state: listing " in result.stderr
+    assert "HTTP 503: Service Unavailable" in result.stderr
+    assert "Traceback" not in result.output
+    # each of the two list calls gave up after its attempts
+    assert env.fake.pending_injections == 100 - 2 * datadog_api.RETRY.attempts
+
+
+def _fail_after(fake: FakeDatadog, requests: int) -> None:
+    """From the ``requests``-th /api call on, every call answers 500 (until restored)."""
+    original = fake._handle
+    seen = [0]
+
+    def handle(method: str, path: str, headers: Any, raw: bytes):
+        if path.startswith("/api/"):
+            with fake.lock:
+                seen[0] += 1
+                if seen[0] > requests:
+                    fake.requests.append((method, path))
+                    return 500, {"errors": ["Internal Server Error"]}, []
+        return original(method, path, headers, raw)
+
+    fake._handle = handle  # type: ignore[method-assign]
+    fake._restore = original  # type: ignore[attr-defined]
+
+
+def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(env: Env) -> None:
+    _fail_after(env.fake, 16)  # plan and apply read (2 + 2 list calls), then 12 creates succeed
+    result = env.apply(exit_code=1)
+    assert "Apply incomplete:" in result.stderr
+    assert "HTTP 500: Internal Server Error" in result.stderr
+    assert "Run 'slogen plan' to see what is left to do." in result.stderr
+    done = result.stderr.count("  done ")
+    failed = result.stderr.count("  failed ")
+    skipped = result.stderr.count("  not attempted ")
+    total = EXAMPLE_OBJECTS["monitors"] + EXAMPLE_OBJECTS["slos"]
+    assert done == 12 and failed > 0 and done + failed + skipped == total
+    # what exists is exactly what was reported done
+    assert len(env.fake.monitors) + len(env.fake.slos) == done
+    env.fake._handle = env.fake._restore  # type: ignore[attr-defined]
+    rest = env.plan()
+    assert f"Plan: {total - done} to add, 0 to change, 0 to destroy." in rest.stdout
+    env.apply()
+    assert "No changes." in env.plan().stdout
+
+
+def test_failures_skip_dependants_and_keep_independent_work(env: Env) -> None:
+    # Datadog refuses every slo alert: the burn-rate monitors fail, composites that use them
+    # are not attempted, everything else is created.
+    original = env.fake._handle
+
+    def handle(method: str, path: str, headers: Any, raw: bytes):
+        if method == "POST" and path == "/api/v1/monitor" and b'"slo alert"' in raw:
+            return 400, {"errors": ["burn rate alerts are disabled for this org"]}, []
+        return original(method, path, headers, raw)
+
+    env.fake._handle = handle  # type: ignore[method-assign]
+    result = env.apply(exit_code=1)
+    assert "burn rate alerts are disabled for this org" in result.stderr
+    assert "not attempted  + datadog.monitor.checkout/availability/page-1h\n" in result.stderr
+    assert "done           + datadog.monitor.checkout/availability/ticket-3d\n" in result.stderr
+    env.fake._handle = original  # type: ignore[method-assign]
+    env.apply()
+    assert "No changes." in env.plan().stdout
+
+
+def test_saved_plan_applies_and_a_stale_one_is_refused(env: Env) -> None:
+    plan_file = env.root / "plan.json"
+    env.plan("-o", str(plan_file))
+    run("apply", str(plan_file))
+    assert "No changes." in env.plan().stdout
+    env.plan("-o", str(plan_file))
+    env.fake.edit_monitor(env.owned()["checkout/latency/page-1h"]["id"], name="renamed")
+    result = run("apply", str(plan_file), exit_code=1)
+    assert "the plan is stale" in result.stderr
+
+
+# -- credentials and reachability -----------------------------------------------------------------
+
+
+def test_keys_never_appear_in_output_or_plan_files(env: Env) -> None:
+    plan_file = env.root / "plan.json"
+    outputs = [env.plan("-o", str(plan_file)), env.plan("--format", "json")]
+    outputs.append(env.plan("--format", "markdown"))
+    env.fake.inject(500, count=200)
+    outputs.append(env.apply(exit_code=1))
+    env.fake.clear_injections()
+    outputs.append(env.apply())
+    run("explain", str(env.specs))
+    texts = [o.output for o in outputs] + [plan_file.read_text()]
+    for text in texts:
+        assert API_KEY not in text and APP_KEY not in text
+    assert API_KEY not in json.dumps(json.loads(plan_file.read_text()))
+
+
+def test_wrong_keys_are_a_clear_error(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DD_APP_KEY", "not-the-right-key")
+    result = env.plan(exit_code=1)
+    assert "refused the API or application key" in result.stderr
+    assert "HTTP 403" in result.stderr
+    assert "not-the-right-key" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [(("DD_API_KEY", "DD_APP_KEY"), "DD_API_KEY and DD_APP_KEY"), (("DD_APP_KEY",), "DD_APP_KEY")],
+)
+def test_missing_credentials_are_a_clear_error(
+    env: Env, monkeypatch: pytest.MonkeyPatch, unset: tuple[str, ...], named: str
+) -> None:
+    for name in unset:
+        monkeypatch.delenv(name)
+    before = len(env.fake.requests)
+    result = env.plan(exit_code=1)
+    assert f"Error: Datadog credentials are missing: set {named} in the environment" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.output
+    assert len(env.fake.requests) == before  # nothing was sent
+
+
+def test_an_unreachable_host_is_a_clear_error(env: Env) -> None:
+    port = env.fake.port
+    env.fake.stop()
+    result = env.plan(exit_code=1)
+    assert f"cannot reach the Datadog API at http://127.0.0.1:{port}" in result.stderr
+    assert "connection refused" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("expected", "requests"), [(0, 3), (1500, 3), (2500, 3), (4500, 5)])
+def test_paging_reads_every_owned_monitor(env: Env, expected: int, requests: int) -> None:
+    from slogen.spec.model import Target
+
+    for i in range(2100):
+        env.fake.add_monitor(
+            {
+                "name": f"m{i}",
+                "type": "metric alert",
+                "query": f"avg(last_5m):avg:x{{*}} > {i}",
+                "message": "",
+                "tags": ["managed-by:slogen", f"slogen-key:s/{i}"],
+            },
+            validate=False,
+        )
+    env.fake.add_monitor(
+        {"name": "other", "type": "metric alert", "query": "avg(last_5m):a{*} > 1"}
+    )
+    target = Target("datadog", "api", (("host", env.fake.url),))
+    with datadog_api.Client(target) as client:
+        monitors = client.list_owned_monitors(expected)
+        assert client.requests == requests  # pages 0-2 (the last one short), or guessed pages
+    assert sorted(m["name"] for m in monitors) == sorted(f"m{i}" for i in range(2100))
+
+
+def test_a_create_whose_answer_was_lost_is_adopted_not_duplicated(env: Env) -> None:
+    original = env.fake._handle
+    lost: set[bytes] = set()
+
+    def handle(method: str, path: str, headers: Any, raw: bytes):
+        answer = original(method, path, headers, raw)
+        if method == "POST" and path == "/api/v1/monitor" and raw not in lost:
+            lost.add(raw)  # stored, but the client hears a 502
+            return 502, {"errors": ["Bad Gateway"]}, []
+        return answer
+
+    env.fake._handle = handle  # type: ignore[method-assign]
+    env.apply()
+    env.fake._handle = original  # type: ignore[method-assign]
+    assert len(env.fake.monitors) == EXAMPLE_OBJECTS["monitors"]  # no duplicates
+    assert "No changes." in env.plan().stdout
