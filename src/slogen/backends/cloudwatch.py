@@ -56,10 +56,11 @@ from functools import lru_cache
 from typing import Any
 
 from slogen import templating
+from slogen.backends import common
 from slogen.durations import format_duration, humanize_duration
 from slogen.engine import TierMath, analyse_slo
 from slogen.errors import Problems, SlogenError
-from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
+from slogen.numbers import fmt, fmt_percent
 from slogen.resources import MANAGED_BY, LiveState, Resource
 from slogen.spec.model import SLO, CloudWatchMetric, Project, Service, Target
 
@@ -435,32 +436,16 @@ def plan_notes(project: Project) -> list[str]:
 # -- render -------------------------------------------------------------------------------------
 
 
-def target_name(target: Target) -> str:
-    """As the planner names targets (``files:<dir>`` or the type), so plans group correctly."""
-    return f"{target.type}:{target.option('dir', '')}" if target.type == "files" else target.type
+target_name = common.target_name
 
 
 def context(service: Service, slo: SLO, math: TierMath, key: str) -> dict[str, Any]:
     """Names and numbers the templates may use, rounded for people."""
     return {
-        "service": service.name,
-        "slo": slo.name,
+        **common.template_context(service, slo, math),
         "slo_description": _strip_period(slo.description),
-        "owner": service.owner or "",
-        "objective": fmt(slo.objective, 6),
-        "window": window_text(slo.window),
         "error_budget": fmt_percent(1 - slo.target),
-        "tier_id": math.id,
-        "severity": math.severity,
-        "burn_rate": fmt(math.burn_rate, HUMAN_DIGITS),
-        "threshold": fmt(math.threshold),
-        "threshold_percent": fmt_percent(math.threshold),
-        "budget": fmt_percent(math.budget),
-        "long": window_text(math.long),
-        "short": window_text(math.short),
         "exhaustion": humanize_duration(float(slo.window / math.burn_rate)),
-        "runbook": slo.alerting.runbook or "",
-        "min_events": slo.alerting.min_events,
         "actions": list(slo.alerting.for_severity(math.severity).cloudwatch),
         "key": key,
     }

@@ -60,6 +60,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from slogen import templating
+from slogen.backends import common
 from slogen.durations import format_duration, humanize_duration
 from slogen.engine import TierMath, analyse_slo
 from slogen.errors import Problems, SlogenError
@@ -230,14 +231,7 @@ class TierForm:
         """The tier's figures for templates, rounded for people."""
         math = self.math
         return {
-            "tier_id": math.id,
-            "severity": math.severity,
-            "burn_rate": fmt(math.burn_rate, HUMAN_DIGITS),
-            "threshold": self.threshold,
-            "threshold_percent": fmt_percent(math.threshold),
-            "budget": fmt_percent(math.budget),
-            "long": window_text(math.long),
-            "short": window_text(math.short),
+            **common.tier_fields(math),
             "exhaustion": humanize_duration(float(math.period / math.burn_rate)),
         }
 
@@ -524,15 +518,9 @@ def _good_events(source: Any) -> str:
 def slo_context(service: Service, slo: SLO) -> dict[str, Any]:
     """Names and numbers of the SLO the templates may use, rounded for people."""
     return {
-        "service": service.name,
-        "slo": slo.name,
+        **common.slo_fields(service, slo),
         "slo_description": _strip_period(slo.description),
-        "owner": service.owner or "",
-        "objective": fmt(slo.objective, 6),
-        "window": window_text(slo.window),
         "error_budget": fmt_percent(1 - slo.target),
-        "runbook": slo.alerting.runbook or "",
-        "min_events": slo.alerting.min_events,
         "tier_count": len(slo.policy.tiers),
     }
 
@@ -708,8 +696,7 @@ def _resource(
     return Resource(BACKEND, tname, kind, key, body, references(body), live_id)
 
 
-def target_name(target: Target) -> str:
-    return f"{target.type}:{target.option('dir', '')}" if target.type == "files" else target.type
+target_name = common.target_name
 
 
 def render(project: Project, target: Target, templates: str | None = None) -> list[Resource]:

@@ -25,9 +25,10 @@ from typing import Any
 import yaml
 
 from slogen import templating
+from slogen.backends import common
 from slogen.durations import format_duration
 from slogen.engine import TierMath, analyse_slo
-from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
+from slogen.numbers import fmt
 from slogen.resources import MANAGED_BY, Resource
 from slogen.spec.model import SLO, Project, Service, Target
 
@@ -111,24 +112,7 @@ def recording_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
 
 def annotation_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
     """Numbers and names the templates may use, already rounded for people."""
-    return {
-        "service": service.name,
-        "slo": slo.name,
-        "slo_description": slo.description,
-        "objective": fmt(slo.objective, 6),
-        "window": format_duration(slo.window),
-        "tier_id": math.id,
-        "severity": math.severity,
-        "burn_rate": fmt(math.burn_rate, HUMAN_DIGITS),
-        "threshold": fmt(math.threshold),
-        "threshold_percent": fmt_percent(math.threshold),
-        "budget": fmt_percent(math.budget),
-        "long": format_duration(math.long),
-        "short": format_duration(math.short),
-        "runbook": slo.alerting.runbook or "",
-        "owner": service.owner or "",
-        "min_events": slo.alerting.min_events,
-    }
+    return {**common.template_context(service, slo, math), "slo_description": slo.description}
 
 
 def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None) -> dict[str, Any]:
@@ -173,8 +157,7 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
     }
 
 
-def target_name(target: Target) -> str:
-    return f"{target.type}:{target.option('dir', '')}" if target.type == "files" else target.type
+target_name = common.target_name
 
 
 def render(project: Project, target: Target, templates: str | None = None) -> list[Resource]:

@@ -9,8 +9,6 @@ loaded and evaluates without error.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -19,10 +17,10 @@ from typing import Any
 
 import yaml
 
+from slogen.backends import filestore
 from slogen.backends import prometheus as render_mod
-from slogen.errors import SlogenError
 from slogen.plan.model import Change
-from slogen.plan.outcome import DONE, FAILED, SKIPPED, ApplyReport
+from slogen.plan.outcome import DONE, FAILED, ApplyReport
 from slogen.plan.progress import Progress
 from slogen.resources import LiveState, Resource
 from slogen.spec.model import Target
@@ -64,10 +62,7 @@ def resources_from_file(text: str, path: str, target_name: str, form: str) -> li
     try:
         groups = _groups(yaml.safe_load(text), form)
     except (yaml.YAMLError, ValueError) as exc:
-        raise SlogenError(
-            f"cannot read {path}, a rule file slogen manages: {exc}",
-            hint="fix the file or delete it; the next apply writes it again",
-        ) from exc
+        raise filestore.damaged(path, str(exc), "rule file") from exc
     resources: list[Resource] = []
     for group in groups:
         name = str(group.get("name", ""))
@@ -105,69 +100,37 @@ def resources_from_file(text: str, path: str, target_name: str, form: str) -> li
 
 
 def read_live(target: Target) -> LiveState:
-    directory = Path(str(target.option("dir")))
     name = render_mod.target_name(target)
     form = _form(target)
     resources: list[Resource] = []
     warnings: list[str] = []
     unowned: list[str] = []
-    if directory.exists() and not directory.is_dir():
-        raise SlogenError(f"{directory} is not a directory", hint="set targets.prometheus.dir")
-    if directory.is_dir():
-        for path in sorted(directory.iterdir()):
-            if path.suffix not in (".yml", ".yaml") or not path.is_file():
-                continue
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SlogenError(f"cannot read {path}: {exc}") from exc
-            if not is_owned(text):
-                unowned.append(path.name)
-                continue
-            if not path.name.endswith(_suffix(form)):
-                warnings.append(
-                    f"{path} is managed by slogen but in the other format than '{form}'; "
-                    "delete it if you switched formats"
-                )
-                continue
-            resources.extend(resources_from_file(text, str(path), name, form))
-    seen: dict[str, str] = {}
-    for res in resources:
-        if res.address in seen:
-            raise SlogenError(
-                f"{res.key} is defined in both {seen[res.address]} and {res.live_id}",
-                hint="delete one of the two files",
+    for path in filestore.files_in(filestore.target_dir(target), "prometheus", (".yml", ".yaml")):
+        text = filestore.read_text(path)
+        if not is_owned(text):
+            unowned.append(path.name)
+            continue
+        if not path.name.endswith(_suffix(form)):
+            warnings.append(
+                f"{path} is managed by slogen but in the other format than '{form}'; "
+                "delete it if you switched formats"
             )
-        seen[res.address] = str(res.live_id)
+            continue
+        resources.extend(resources_from_file(text, str(path), name, form))
+    filestore.check_unique(resources)
     return LiveState(resources, warnings, {"unowned": unowned})
 
 
 def conflicts(target: Target, desired: list[Resource], live: LiveState) -> list[str]:
     """Files slogen would have to write but does not own."""
     form = _form(target)
-    unowned = set(live.extra.get("unowned", ()))
-    services = sorted({r.key.split("/")[0] for r in desired})
-    directory = Path(str(target.option("dir")))
-    return [
-        f"{directory / render_mod.file_name(s, form)} exists and is not managed by slogen "
-        "(no '# managed-by: slogen' header); move it away or choose another target dir"
-        for s in services
-        if render_mod.file_name(s, form) in unowned
-    ]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return filestore.conflicts_in(
+        filestore.target_dir(target),
+        desired,
+        live,
+        lambda service: render_mod.file_name(service, form),
+        "'# managed-by: slogen' header",
+    )
 
 
 def apply(
@@ -177,41 +140,21 @@ def apply(
     progress: Progress,
     report: ApplyReport,
 ) -> None:
-    directory = Path(str(target.option("dir")))
+    directory = filestore.target_dir(target)
     form = _form(target)
-    by_service: dict[str, list[Change]] = {}
-    for change in changes:
-        by_service.setdefault(change.resource.key.split("/")[0], []).append(change)
-    files_changed = False
-    failed = False
     # What each written file held before (None: it did not exist), to undo a refused reload.
     previous: dict[Path, tuple[str | None, list[Change]]] = {}
-    for service in sorted(by_service):
-        service_changes = by_service[service]
-        if failed:
-            for change in service_changes:
-                report.add(change, SKIPPED)
-            continue
+
+    def write(service: str, wanted: list[Resource], service_changes: list[Change]) -> None:
         path = directory / render_mod.file_name(service, form)
-        wanted = [r for r in desired if r.key.split("/")[0] == service]
-        try:
-            old = path.read_text(encoding="utf-8") if path.exists() else None
-            if old is not None and not is_owned(old):
-                raise OSError(f"{path} is not managed by slogen; refusing to touch it")
-            previous[path] = (old, service_changes)
-            if wanted:
-                _write_atomic(path, render_mod.rule_files(wanted, form)[path.name])
-            elif path.exists():
-                path.unlink()
-        except OSError as exc:
-            failed = True
-            for change in service_changes:
-                report.add(change, FAILED, str(exc))
-            continue
-        files_changed = True
-        for change in service_changes:
-            report.add(change, DONE)
-            progress.step(f"{change.action} {change.address}")
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old is not None and not is_owned(old):
+            raise filestore.not_owned(path)
+        previous[path] = (old, service_changes)
+        text = render_mod.rule_files(wanted, form)[path.name] if wanted else None
+        filestore.write_or_remove(path, text)
+
+    files_changed = filestore.apply_per_service(changes, desired, progress, report, write)
     reload_url = target.option("reload_url")
     if reload_url and files_changed:
         expected = sorted(
@@ -253,7 +196,7 @@ def _restore(previous: dict[Path, tuple[str | None, list[Change]]]) -> set[str]:
             if text is None:
                 path.unlink(missing_ok=True)
             else:
-                _write_atomic(path, text)
+                filestore.write_atomic(path, text)
         except OSError:
             continue  # still counted as done: the file holds the new content
         undone.update(c.address for c in changes)

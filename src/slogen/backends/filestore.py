@@ -1,0 +1,255 @@
+"""What every ``files`` target shares: one file per service in a directory slogen partly owns.
+
+A file belongs to slogen only if it carries slogen's marker; slogen reads back only those and
+never writes over, or deletes, any other file. Files are written atomically, one service at a
+time; after a failure the remaining services are not attempted and the next plan shows them.
+
+:class:`JsonFiles` is the whole target for the JSON formats (Datadog, CloudWatch), parametrised
+by the backend, the file suffix and how a file's text is made from resources and parsed back.
+The Prometheus target uses the pieces (its files are YAML, and it reloads Prometheus).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slogen.errors import SlogenError
+from slogen.plan.model import Change
+from slogen.plan.outcome import DONE, FAILED, SKIPPED, ApplyReport
+from slogen.plan.progress import Progress
+from slogen.resources import MANAGED_BY, LiveState, Resource
+from slogen.spec.model import Target
+
+FORMAT_VERSION = 1
+# How a conflict names the missing marker, per file format.
+JSON_MARKER = '"managed-by": "slogen" marker'
+
+
+def service_of(key: str) -> str:
+    """The service a resource key belongs to: the file it lives in."""
+    return key.split("/")[0]
+
+
+def target_dir(target: Target) -> Path:
+    return Path(str(target.option("dir")))
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def files_in(directory: Path, backend: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files with one of ``suffixes`` in the target directory (none when it is missing)."""
+    if directory.exists() and not directory.is_dir():
+        raise SlogenError(f"{directory} is not a directory", hint=f"set targets.{backend}.dir")
+    if not directory.is_dir():
+        return []
+    return [p for p in sorted(directory.iterdir()) if p.suffix in suffixes and p.is_file()]
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SlogenError(f"cannot read {path}: {exc}") from exc
+
+
+def load_json(path: Path) -> Any:
+    """The file's JSON, or None when it is not JSON (then it is not ours)."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def is_owned(data: Any) -> bool:
+    """Whether a loaded JSON document carries slogen's marker."""
+    return isinstance(data, dict) and data.get("managed-by") == MANAGED_BY
+
+
+def damaged(path: Path | str, problem: str, what: str = "file") -> SlogenError:
+    """The error for a file slogen owns but cannot read back."""
+    return SlogenError(
+        f"cannot read {path}, a {what} slogen manages: {problem}",
+        hint="fix the file or delete it; the next apply writes it again",
+    )
+
+
+def check_unique(resources: Iterable[Resource]) -> None:
+    """Refuse live state in which two files define the same resource."""
+    seen: dict[str, str] = {}
+    for res in resources:
+        if res.address in seen:
+            raise SlogenError(
+                f"{res.key} is defined in both {seen[res.address]} and {res.live_id}",
+                hint="delete one of the two files",
+            )
+        seen[res.address] = str(res.live_id)
+
+
+def conflicts_in(
+    directory: Path,
+    desired: list[Resource],
+    live: LiveState,
+    file_name: Callable[[str], str],
+    marker: str,
+) -> list[str]:
+    """Files slogen would have to write but does not own (``marker`` names what they lack)."""
+    unowned = set(live.extra.get("unowned", ()))
+    services = sorted({service_of(r.key) for r in desired})
+    return [
+        f"{directory / file_name(s)} exists and is not managed by slogen (no {marker}); "
+        "move it away or choose another target dir"
+        for s in services
+        if file_name(s) in unowned
+    ]
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def not_owned(path: Path) -> OSError:
+    """The error of an apply that would touch a file slogen does not own."""
+    return OSError(f"{path} is not managed by slogen; refusing to touch it")
+
+
+def write_or_remove(path: Path, text: str | None) -> None:
+    """Write the file, or with no text (the service has no resources left) remove it."""
+    if text is not None:
+        write_atomic(path, text)
+    elif path.exists():
+        path.unlink()
+
+
+def apply_per_service(
+    changes: list[Change],
+    desired: list[Resource],
+    progress: Progress,
+    report: ApplyReport,
+    write: Callable[[str, list[Resource], list[Change]], None],
+) -> bool:
+    """Call ``write(service, its desired resources, its changes)`` for every service with a
+    change, in name order, and report the outcome of each change.
+
+    ``write`` fails with OSError or SlogenError; the service's changes fail with it and the
+    remaining services are skipped. Returns whether any service was written.
+    """
+    by_service: dict[str, list[Change]] = {}
+    for change in changes:
+        by_service.setdefault(service_of(change.resource.key), []).append(change)
+    written = False
+    failed = False
+    for service in sorted(by_service):
+        service_changes = by_service[service]
+        if failed:
+            for change in service_changes:
+                report.add(change, SKIPPED)
+            continue
+        wanted = [r for r in desired if service_of(r.key) == service]
+        try:
+            write(service, wanted, service_changes)
+        except (OSError, SlogenError) as exc:
+            failed = True
+            for change in service_changes:
+                report.add(change, FAILED, str(exc))
+            continue
+        written = True
+        for change in service_changes:
+            report.add(change, DONE)
+            progress.step(f"{change.action} {change.address}")
+    return written
+
+
+# -- the JSON files targets -------------------------------------------------------------------
+
+
+def json_text(service: str, field: str, entries: list[Any]) -> str:
+    """A service's JSON document: marker first, then ``entries`` under ``field``."""
+    doc = {
+        "managed-by": MANAGED_BY,
+        "slogen-key": service,
+        "format_version": FORMAT_VERSION,
+        "comment": f"Generated by slogen for service '{service}'. Edits are overwritten on apply.",
+        field: entries,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class JsonFiles:
+    """A ``files`` target writing one JSON file per service (``<service><suffix>``)."""
+
+    backend: str
+    suffix: str
+    target_name: Callable[[Target], str]
+    # A service's resources -> the file's text.
+    text_of: Callable[[str, list[Resource]], str]
+    # An owned file's loaded JSON, its path and the target name -> its resources; raises
+    # SlogenError (see :func:`damaged`) when the file is damaged.
+    resources_of: Callable[[dict[str, Any], Path, str], list[Resource]]
+
+    def file_name(self, service: str) -> str:
+        return service + self.suffix
+
+    def files_for(self, resources: list[Resource]) -> dict[str, str]:
+        """File name -> content for a set of resources (in render order per service)."""
+        by_service: dict[str, list[Resource]] = {}
+        for res in resources:
+            by_service.setdefault(service_of(res.key), []).append(res)
+        return {self.file_name(s): self.text_of(s, rs) for s, rs in by_service.items()}
+
+    def read_live(self, target: Target) -> LiveState:
+        tname = self.target_name(target)
+        resources: list[Resource] = []
+        unowned: list[str] = []
+        for path in files_in(target_dir(target), self.backend, (".json",)):
+            data = load_json(path)
+            if not is_owned(data):
+                unowned.append(path.name)
+                continue
+            resources.extend(self.resources_of(data, path, tname))
+        check_unique(resources)
+        return LiveState(resources, [], {"unowned": unowned})
+
+    def conflicts(self, target: Target, desired: list[Resource], live: LiveState) -> list[str]:
+        """Files slogen would have to write but does not own."""
+        return conflicts_in(target_dir(target), desired, live, self.file_name, JSON_MARKER)
+
+    def apply(
+        self,
+        target: Target,
+        changes: list[Change],
+        desired: list[Resource],
+        progress: Progress,
+        report: ApplyReport,
+    ) -> None:
+        """Rewrite (or remove) the file of every service with a change; other files stay."""
+        directory = target_dir(target)
+
+        def write(service: str, wanted: list[Resource], _changes: list[Change]) -> None:
+            path = directory / self.file_name(service)
+            if path.exists() and not is_owned(load_json(path)):
+                raise not_owned(path)
+            write_or_remove(path, self.text_of(service, wanted) if wanted else None)
+
+        apply_per_service(changes, desired, progress, report, write)
