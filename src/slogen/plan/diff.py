@@ -45,11 +45,7 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
                 field_changes(before.get(key, MISSING), after.get(key, MISSING), _join(path, key))
             )
         return out
-    if (
-        isinstance(before, list)
-        and isinstance(after, list)
-        and len(before) == len(after)
-    ):
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         out = []
         for index, (b, a) in enumerate(zip(before, after, strict=True)):
             out.extend(field_changes(b, a, _join(path, index)))
