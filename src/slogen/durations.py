@@ -8,6 +8,7 @@ both directions and always print the shortest exact form.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNITS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+)([wdhms])")
@@ -41,6 +42,7 @@ def parse_duration(text: str, *, allowed_units: str = "wdhms") -> int:
     return seconds
 
 
+@lru_cache(maxsize=1024, typed=True)
 def format_duration(seconds: int | float) -> str:
     """Shortest exact Prometheus-style form: 3600 → ``1h``, 5400 → ``1h30m``, 259200 → ``3d``.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 CONFIG_DIGITS = 10  # what goes into rules and monitors
 HUMAN_DIGITS = 4  # what goes into tables and annotations
@@ -26,6 +27,7 @@ def to_fraction(value: int | float | str | Decimal | Fraction) -> Fraction:
     return Fraction(value)
 
 
+@lru_cache(maxsize=4096, typed=True)
 def fmt(value: Fraction | int | float, digits: int = CONFIG_DIGITS, rounding: str = "") -> str:
     """Print ``value`` with at most ``digits`` significant digits and no trailing zeros."""
     if isinstance(value, float):
@@ -45,6 +47,7 @@ def fmt(value: Fraction | int | float, digits: int = CONFIG_DIGITS, rounding: st
     return text
 
 
+@lru_cache(maxsize=4096, typed=True)
 def fmt_percent(value: Fraction, digits: int = HUMAN_DIGITS, rounding: str = "") -> str:
     """A ratio as a percentage for people: 0.02 → ``2%``, 0.0009 → ``0.09%``."""
     return f"{fmt(Fraction(value) * 100, digits, rounding)}%"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property, lru_cache
 
 from slogen.spec.model import SLO, Tier
 
@@ -85,16 +86,16 @@ class TierMath:
     def budget(self) -> Fraction:
         return self.tier.budget
 
-    @property
+    @cached_property
     def error_budget(self) -> Fraction:
         """The allowed error ratio over the period, ``1 − o``."""
         return 1 - self.target
 
-    @property
+    @cached_property
     def burn_rate(self) -> Fraction:
         return self.tier.budget * self.period / self.tier.long
 
-    @property
+    @cached_property
     def threshold(self) -> Fraction:
         """Error ratio above which the tier fires."""
         return self.burn_rate * self.error_budget
@@ -150,6 +151,7 @@ class TierMath:
         return e * detection / (self.period * float(self.error_budget))
 
 
+@lru_cache(maxsize=4096)
 def analyse_tier(objective_percent: Fraction, period: int, tier: Tier) -> TierMath:
     """Engine entry point for one tier: objective in percent (99.9), period in seconds."""
     return TierMath(tier=tier, target=Fraction(objective_percent) / 100, period=period)

@@ -65,20 +65,21 @@ class Checker:
             self.fail(f, what)
             return None
         allowed = list(allowed)
+        allowed_set = set(allowed)
         data: LocDict = f.value  # type: ignore[assignment]
+        value_locs = getattr(data, "value_locs", None) or {}
+        key_locs = getattr(data, "key_locs", None) or {}
+        prefix = f"{f.path}." if f.path else ""
         out: dict[str, Field] = {}
         for key, value in data.items():
-            loc = getattr(data, "value_locs", {}).get(key, f.loc)
-            key_loc = getattr(data, "key_locs", {}).get(key, f.loc)
-            child = Field(value, loc, f.child_path(key))
-            if key in allowed:
-                out[key] = child
-            elif unknown is not None and unknown(key, Field(value, key_loc, child.path)):
+            path = f"{prefix}{key}" if key.__class__ is str else f.child_path(key)
+            if key in allowed_set:
+                out[key] = Field(value, value_locs.get(key, f.loc), path)
                 continue
-            else:
-                self.problems.error(
-                    key_loc, child.path, f"unknown key '{key}'", did_you_mean(key, allowed)
-                )
+            key_loc = key_locs.get(key, f.loc)
+            if unknown is not None and unknown(key, Field(value, key_loc, path)):
+                continue
+            self.problems.error(key_loc, path, f"unknown key '{key}'", did_you_mean(key, allowed))
         for key in required:
             if key not in data:
                 self.problems.error(
