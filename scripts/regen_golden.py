@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         changes = differences(expected, read_golden())
         changes += regen_plan_goldens(check=True)
+        changes += regen_promtool_goldens(check=True)
         for line in changes:
             print(line)
         return 1 if changes else 0
@@ -124,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     changes += regen_plan_goldens()
     changes += regen_backend_goldens()
+    promtool_changes = regen_promtool_goldens()
+    for line in promtool_changes:
+        print(line)
+    changes += promtool_changes
     print(
         f"{len(expected)} golden file(s) under {GOLDEN.relative_to(ROOT)}: "
         f"{len(changes) or 'no'} change(s). Review with: git diff -- tests/golden"
@@ -182,6 +187,56 @@ def regen_backend_goldens() -> list[str]:
         if hasattr(module, "regenerate"):
             written.extend(f"wrote: {p}" for p in module.regenerate())
     return written
+
+
+# ---------------------------------------------------------------------------------------------
+# promtool unit-test goldens: tests/golden/promtool/ holds what `slogen test specs/ --no-run
+# --out DIR` writes (rule files under rules/, one promtool test file per rule set). Kept apart
+# from render_all() (whose file set tests/test_golden_prometheus.py checks); main() runs it in
+# both modes. tests/test_slogen_test_golden.py imports render_promtool() from here.
+# ---------------------------------------------------------------------------------------------
+
+PROMTOOL_OWNED = "promtool"
+
+
+def render_promtool() -> dict[str, bytes]:
+    """Every promtool golden file's expected bytes, by path relative to tests/golden."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.cli import run
+
+    files: dict[str, bytes] = {}
+    with _plain_output(), tempfile.TemporaryDirectory(prefix="slogen-golden-") as tmp:
+        run("test", str(SPECS), "--no-run", "--out", tmp)
+        for path in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+            files[f"{PROMTOOL_OWNED}/{path.relative_to(tmp).as_posix()}"] = path.read_bytes()
+    return files
+
+
+def read_promtool_golden() -> dict[str, bytes]:
+    base = GOLDEN / PROMTOOL_OWNED
+    if not base.is_dir():
+        return {}
+    return {
+        path.relative_to(GOLDEN).as_posix(): path.read_bytes()
+        for path in sorted(p for p in base.rglob("*") if p.is_file())
+    }
+
+
+def regen_promtool_goldens(check: bool = False) -> list[str]:
+    """Rewrite (or with ``check``, only compare) tests/golden/promtool/; return what differed."""
+    expected = render_promtool()
+    current = read_promtool_golden()
+    changes = differences(expected, current)
+    if not check:
+        for name in current.keys() - expected.keys():
+            (GOLDEN / name).unlink()
+        for name, data in expected.items():
+            path = GOLDEN / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if current.get(name) != data:
+                path.write_bytes(data)
+    return changes
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ from typing import Any
 from slogen.durations import format_duration, humanize_duration
 from slogen.engine import TierMath, analyse_slo
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
+from slogen.quality import quality_report
+from slogen.quality import render_text as render_quality
 from slogen.spec.model import SLO, Project, Service
+from slogen.spec.traffic import ExpectedTraffic
 
 
 def _seconds(value: float) -> float | None:
@@ -68,10 +71,14 @@ def tier_forms(service: Service, slo: SLO) -> dict[str, dict[str, str]]:
     return forms
 
 
-def slo_report(service: Service, slo: SLO) -> dict[str, Any]:
+def slo_report(
+    service: Service, slo: SLO, traffic: ExpectedTraffic | None = None
+) -> dict[str, Any]:
+    """One SLO's numbers. ``traffic`` overrides the spec's expected traffic."""
     from slogen.backends.prometheus import base_window
 
     resolution = base_window(slo) if slo.indicator.prometheus else None
+    expected = traffic or slo.traffic
     forms = tier_forms(service, slo)
     tiers = [tier_report(m, resolution) for m in analyse_slo(slo)]
     for tier in tiers:
@@ -90,15 +97,23 @@ def slo_report(service: Service, slo: SLO) -> dict[str, Any]:
             if getattr(slo.indicator, name) is not None
         ],
         "tiers": tiers,
+        "traffic": None if expected is None else str(expected),
+        "quality": quality_report(slo, resolution, expected),
     }
 
 
-def explain(project: Project, only: str | None = None) -> list[dict[str, Any]]:
+def selected(project: Project, only: str | None = None) -> list[tuple[Service, SLO]]:
     return [
-        slo_report(service, slo)
+        (service, slo)
         for service, slo in project.slos()
         if only is None or only in (service.name, f"{service.name}/{slo.name}")
     ]
+
+
+def explain(
+    project: Project, only: str | None = None, traffic: ExpectedTraffic | None = None
+) -> list[dict[str, Any]]:
+    return [slo_report(service, slo, traffic) for service, slo in selected(project, only)]
 
 
 def _when(seconds: float | None) -> str:
@@ -165,10 +180,14 @@ def render_text(reports: list[dict[str, Any]]) -> str:
             for backend, form in t.get("forms", {}).items():
                 if backend != "prometheus":
                     text += f"\n{backend} {t['tier']}: {form}"
+        if "quality" in rep:
+            text += "\n" + render_quality(rep, rep["window"])
         blocks.append(text)
     blocks.append(
         "detect@X: time from the start of a constant error ratio X until the tier fires "
         "(T = threshold); reset: time after a long full outage ends until the alert clears; "
-        "budget spent: share of the period's error budget gone when it fires."
+        "budget spent: share of the period's error budget gone when it fires. "
+        "Alert quality: detection times are the Workbook's (windows read directly); "
+        "recall and policy lines say which sustained burns no tier catches."
     )
     return "\n\n".join(blocks)

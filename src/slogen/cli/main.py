@@ -174,26 +174,157 @@ def build(
     return EXIT_OK
 
 
+def _traffic(value: str | None):
+    if value is None:
+        return None
+    from slogen.spec.traffic import parse_traffic
+
+    try:
+        return parse_traffic(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--traffic") from None
+
+
+def _no_match(project, only: str) -> SlogenError:
+    known = ", ".join(f"{s.name}/{o.name}" for s, o in project.slos())
+    return SlogenError(f"no SLO matches '{only}'", hint=f"known SLOs: {known}")
+
+
+slo_option = click.option(
+    "--slo", "only", metavar="SERVICE[/SLO]", help="Only this service or SLO."
+)
+
+
 @cli.command()
 @paths_argument
 @config_option
-@click.option("--slo", "only", metavar="SERVICE[/SLO]", help="Only this service or SLO.")
+@slo_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--traffic",
+    metavar="N/PERIOD",
+    help="Expected traffic, e.g. 3000000/30d: counts the budget in events and flags tiers that "
+    "one failed event trips (overrides the specs' 'traffic').",
+)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.png",
+    help="Also draw detection time and budget spent against error ratio (needs slogen[plot]).",
+)
 @handle_errors
-def explain(paths: tuple[str, ...], config: str | None, only: str | None, fmt: str) -> int:
-    """Show why each alert has its numbers: burn rates, thresholds, detection and reset times."""
+def explain(
+    paths: tuple[str, ...],
+    config: str | None,
+    only: str | None,
+    fmt: str,
+    traffic: str | None,
+    plot_file: str | None,
+) -> int:
+    """Show why each alert has its numbers: burn rates, thresholds, detection and reset times,
+    and the alerts' quality (detection, reset, precision, recall) in the SRE Workbook's terms."""
     from slogen import explain as explaining
 
+    expected = _traffic(traffic)
     project = load(paths, config)
-    reports = explaining.explain(project, only)
+    reports = explaining.explain(project, only, expected)
     if only and not reports:
-        known = ", ".join(f"{s.name}/{o.name}" for s, o in project.slos())
-        raise SlogenError(f"no SLO matches '{only}'", hint=f"known SLOs: {known}")
+        raise _no_match(project, only)
+    if plot_file:
+        from slogen.plot import plot_slos
+
+        written = plot_slos(explaining.selected(project, only), plot_file, expected)
+        click.echo(f"Wrote the plot to {written}", err=True)
     if fmt == "json":
         click.echo(json.dumps(reports, indent=2))
     else:
         click.echo(explaining.render_text(reports))
     return EXIT_OK
+
+
+@cli.command("test")
+@paths_argument
+@config_option
+@templates_option
+@slo_option
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    type=click.Path(exists=True),
+    metavar="PATH",
+    help="Test these rule files (or directories of them; plain or PrometheusRule) instead of "
+    "the rules slogen renders, e.g. what is deployed. Repeatable.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write the rule files and promtool test files here, for your own CI.",
+)
+@click.option(
+    "--run/--no-run",
+    default=True,
+    show_default=True,
+    help="Run the tests with promtool (--no-run needs --out).",
+)
+@click.option(
+    "--tier",
+    "tiers",
+    multiple=True,
+    metavar="TIER",
+    help="Only this tier, e.g. page-1h (repeatable): days-long tiers cost the most CPU.",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Parallel promtool processes [CPUs].")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+@handle_errors
+def test_command(
+    paths: tuple[str, ...],
+    config: str | None,
+    templates: str | None,
+    only: str | None,
+    rules: tuple[str, ...],
+    out: str | None,
+    run: bool,
+    tiers: tuple[str, ...],
+    jobs: int | None,
+    quiet: bool,
+) -> int:
+    """Prove with promtool that each SLO's alerts fire, stay quiet and reset when the engine
+    says: synthetic series from the specs' own queries, in rule unit tests."""
+    from slogen.testing import suite
+
+    if not run and not out:
+        raise click.UsageError("--no-run only makes sense with --out DIR")
+    project = load(paths, config)
+    try:
+        files = suite.load_rule_files(rules) if rules else None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise SlogenError(f"cannot read the rule files: {exc}") from exc
+    plan = suite.plan_tests(project, only, files, templates, tiers)
+    if only and not plan.slos and not plan.skipped:
+        raise _no_match(project, only)
+    if tiers and not plan.slos:
+        known = sorted({t.id for _s, o in project.slos() for t in o.policy.tiers})
+        raise SlogenError(
+            f"no SLO has tier {' or '.join(tiers)}", hint=f"tiers: {', '.join(known)}"
+        )
+    promtool = suite.require_promtool() if run else None
+    if out:
+        written = suite.write_out(plan, Path(out))
+        click.echo(
+            f"Wrote {len(written)} files to {out} (run: promtool test rules {out}/*.test.yml)"
+        )
+    if not run:
+        click.echo(suite.render_plan(plan))
+        return EXIT_ERROR if plan.problems else EXIT_OK
+    if plan.groups:
+        click.echo(suite.progress_line(plan, jobs), err=True)
+    results = suite.run_plan(plan, jobs=jobs, promtool=promtool)
+    click.echo(suite.render_text(results, verbose=not quiet))
+    return EXIT_OK if results.ok else EXIT_ERROR
 
 
 def _colour() -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from slogen.durations import format_duration
 from slogen.engine.burnrate import analyse_tier, default_short_window
-from slogen.errors import Location, Problems, SlogenError, did_you_mean
+from slogen.errors import Location, Problems, SlogenError, describe, did_you_mean
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_above, fmt_below, fmt_percent
 from slogen.spec.checks import Checker, Field
 from slogen.spec.model import (
@@ -32,6 +32,7 @@ from slogen.spec.model import (
     Target,
     Tier,
 )
+from slogen.spec.traffic import parse_traffic
 from slogen.spec.yamlsource import load_yaml
 
 CONFIG_NAME = "slogen.yaml"
@@ -129,8 +130,9 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
     seen: set[Path] = set()
     unique_specs = []
     for p in specs:
-        if p.resolve() not in seen:
-            seen.add(p.resolve())
+        resolved = p.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
             unique_specs.append(p)
     return unique_specs, (unique_configs[0] if unique_configs else None)
 
@@ -628,7 +630,16 @@ class _SpecReader:
     def slo(self, f: Field) -> SLO | None:
         fields = self.check.mapping(
             f,
-            ("name", "description", "category", "objective", "window", "indicator", "alerting"),
+            (
+                "name",
+                "description",
+                "category",
+                "objective",
+                "window",
+                "traffic",
+                "indicator",
+                "alerting",
+            ),
             ("name", "objective", "window", "indicator"),
         )
         if fields is None:
@@ -650,13 +661,24 @@ class _SpecReader:
         window = None
         if "window" in fields:
             window = self.check.duration(fields["window"], "wdh", "30d, 4w or 720h")
+        traffic = None
+        traffic_ok = True
+        if "traffic" in fields:
+            tf = fields["traffic"]
+            try:
+                traffic = parse_traffic(tf.value)
+            except ValueError as exc:
+                self.check.problems.error(
+                    tf.loc, tf.path, f"{exc}, found {describe(tf.value)}", "e.g. traffic: 3M/30d"
+                )
+                traffic_ok = False
         indicator = self.indicator(fields["indicator"]) if "indicator" in fields else None
         alerting_policy = None
         if "alerting" in fields:
             alerting_policy = self.alerting(fields["alerting"])
         else:
             alerting_policy = (Alerting(), self.policies[self.default_policy])
-        if None in (name, objective, window, indicator, alerting_policy):
+        if None in (name, objective, window, indicator, alerting_policy) or not traffic_ok:
             return None
         alerting, policy = alerting_policy  # type: ignore[misc]
         if not self.slo_checks(objective, window, policy, fields):  # type: ignore[arg-type]
@@ -671,6 +693,7 @@ class _SpecReader:
             description=description,
             category=category,
             location=f.loc,
+            traffic=traffic,
         )
 
     def service(self, f: Field) -> Service | None:
@@ -763,7 +786,8 @@ def load_project_with_warnings(
                 Field(data if data is not None else {}, root_loc, "")
             )
             broken = frozenset(config_reader.broken)
-        spec_paths = [p for p in spec_paths if p.resolve() != config_path.resolve()]
+        config_resolved = config_path.resolve()
+        spec_paths = [p for p in spec_paths if p.resolve() != config_resolved]
     reader = _SpecReader(check, policies, default_policy, broken)
     services: list[Service] = []
     by_name: dict[str, Service] = {}

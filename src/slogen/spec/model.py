@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 from slogen.errors import Location
+from slogen.spec.traffic import ExpectedTraffic
 
 CATEGORIES = (
     "availability",
@@ -34,7 +36,7 @@ class Tier:
     short: int  # seconds
     location: Location = field(default=Location("<built-in>"), compare=False)
 
-    @property
+    @cached_property
     def id(self) -> str:
         from slogen.durations import format_duration
 
@@ -129,6 +131,7 @@ class SLO:
     description: str = ""
     category: str | None = None
     location: Location = field(default=Location("<unknown>"), compare=False)
+    traffic: ExpectedTraffic | None = None  # expected events per period (explain only)
 
     @property
     def target(self) -> Fraction:
