@@ -87,8 +87,9 @@ def differences(expected: dict[str, bytes], actual: dict[str, bytes]) -> list[st
     return out
 
 
-def write(expected: dict[str, bytes]) -> list[str]:
-    current = read_golden()
+def write(expected: dict[str, bytes], current: dict[str, bytes] | None = None) -> list[str]:
+    """Make the golden files ``current`` (default: all of read_golden()) equal ``expected``."""
+    current = read_golden() if current is None else current
     changes = differences(expected, current)
     for name in current.keys() - expected.keys():
         (GOLDEN / name).unlink()
@@ -227,16 +228,9 @@ def regen_promtool_goldens(check: bool = False) -> list[str]:
     """Rewrite (or with ``check``, only compare) tests/golden/promtool/; return what differed."""
     expected = render_promtool()
     current = read_promtool_golden()
-    changes = differences(expected, current)
-    if not check:
-        for name in current.keys() - expected.keys():
-            (GOLDEN / name).unlink()
-        for name, data in expected.items():
-            path = GOLDEN / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if current.get(name) != data:
-                path.write_bytes(data)
-    return changes
+    if check:
+        return differences(expected, current)
+    return write(expected, current)
 
 
 if __name__ == "__main__":

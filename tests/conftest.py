@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
+
+
+GOLDEN = ROOT / "tests" / "golden"
+REGEN_SCRIPT = ROOT / "scripts" / "regen_golden.py"
+
+
+@lru_cache(maxsize=1)
+def regen_script() -> ModuleType:
+    """scripts/regen_golden.py as a module: golden tests build their expectations with it."""
+    spec = importlib.util.spec_from_file_location("regen_golden", REGEN_SCRIPT)
+    assert spec is not None and spec.loader is not None, REGEN_SCRIPT
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

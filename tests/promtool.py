@@ -69,10 +69,34 @@ __all__ = [
     "find_promtool",
     "first_firing",
     "healthy_history",
+    "need_promtool",
     "parse_go_duration",
+    "promtool_or_none",
     "quiet_group",
     "ratio_check",
     "rule_file_from_prometheusrule",
     "run_tests",
     "selector",
 ]
+
+
+def need_promtool(path: str | None) -> str:
+    """promtool's path; a missing promtool FAILS the calling test (never a skip): CI has it."""
+    if path is None:
+        try:
+            find_promtool()
+            why = "it was not found when the tests started"
+        except PromtoolMissing as exc:
+            why = str(exc)
+        import pytest
+
+        pytest.fail(f"this test needs promtool: {why}", pytrace=False)
+    return path
+
+
+def promtool_or_none() -> str | None:
+    """For a module-scoped fixture: the path, or None so that each test fails on its own."""
+    try:
+        return find_promtool()
+    except PromtoolMissing:
+        return None

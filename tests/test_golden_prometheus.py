@@ -9,36 +9,24 @@ writes the golden files, so the two cannot drift apart. On a mismatch: run
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from types import ModuleType
 
 import pytest
 
 from slogen.backends import prometheus
 from slogen.spec.loader import load_project
-from tests.conftest import ROOT, SPECS
+from tests.conftest import GOLDEN, REGEN_SCRIPT, ROOT, SPECS, regen_script
 
-SCRIPT = ROOT / "scripts" / "regen_golden.py"
-GOLDEN = ROOT / "tests" / "golden"
 HOW_TO_FIX = (
     "if the change is intended, run `python scripts/regen_golden.py` and review the diff "
     "(git diff -- tests/golden) before committing"
 )
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("regen_golden", SCRIPT)
-    assert spec is not None and spec.loader is not None, SCRIPT
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-regen = _load_script()
+regen = regen_script()
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +82,7 @@ def test_rendering_is_deterministic_across_runs_and_hash_seeds(
         "print(json.dumps({k: v.decode() for k, v in m.render_all().items()}))"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT), str(SCRIPT)],
+        [sys.executable, "-c", code, str(ROOT), str(REGEN_SCRIPT)],
         capture_output=True,
         text=True,
         env=env,

@@ -137,22 +137,11 @@ TIERS = [m.id for m in _workbook()]
 
 @pytest.fixture(scope="module")
 def promtool_path() -> str | None:
-    try:
-        return pt.find_promtool()
-    except pt.PromtoolMissing:
-        return None
+    return pt.promtool_or_none()
 
 
 def need(promtool_path: str | None) -> str:
-    """promtool's path; a missing promtool FAILS the calling test (never a skip): CI has it."""
-    if promtool_path is None:
-        try:
-            pt.find_promtool()
-            why = "it was not found when the tests started"
-        except pt.PromtoolMissing as exc:
-            why = str(exc)
-        pytest.fail(f"this test needs promtool: {why}", pytrace=False)
-    return promtool_path
+    return pt.need_promtool(promtool_path)
 
 
 @pytest.fixture(scope="module")

@@ -111,17 +111,11 @@ SUMMARY = re.compile(r"^(\d+) scenarios passed, (\d+) failed", re.MULTILINE)
 
 @pytest.fixture(scope="module")
 def promtool_path() -> str | None:
-    try:
-        return pt.find_promtool()
-    except pt.PromtoolMissing:
-        return None
+    return pt.promtool_or_none()
 
 
 def need(promtool_path: str | None) -> str:
-    """promtool's path; a missing promtool FAILS the calling test (never a skip): CI has it."""
-    if promtool_path is None:
-        pytest.fail("this test needs promtool (apt-get install prometheus)", pytrace=False)
-    return promtool_path
+    return pt.need_promtool(promtool_path)
 
 
 @pytest.fixture(scope="module")

@@ -9,31 +9,19 @@ writes the golden files. On a mismatch: run ``python scripts/regen_golden.py`` a
 from __future__ import annotations
 
 import difflib
-import importlib.util
-from types import ModuleType
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import GOLDEN, regen_script
 
-SCRIPT = ROOT / "scripts" / "regen_golden.py"
-GOLDEN = ROOT / "tests" / "golden"
 HOW_TO_FIX = (
     "if the change is intended, run `python scripts/regen_golden.py` and review the diff "
     "(git diff -- tests/golden/promtool) before committing"
 )
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("regen_golden_promtool", SCRIPT)
-    assert spec is not None and spec.loader is not None, SCRIPT
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-regen = _load_script()
+regen = regen_script()
 
 
 @pytest.fixture(scope="module")
