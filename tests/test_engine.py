@@ -13,10 +13,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from slogen.backends.prometheus.source import PrometheusSource
 from slogen.engine import TierMath, analyse_slo, analyse_tier, default_short_window
 from slogen.numbers import fmt
 from slogen.spec.loader import BUILTIN_POLICIES
-from slogen.spec.model import SLO, Indicator, PrometheusSource, Tier
+from slogen.spec.model import SLO, Indicator, Tier
 
 DAY, HOUR, MINUTE = 86400, 3600, 60
 WORKBOOK = BUILTIN_POLICIES["workbook"]

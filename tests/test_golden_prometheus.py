@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from slogen.backends import prometheus
+from slogen.backends.prometheus import rulefiles as prometheus
 from slogen.spec.loader import load_project
 from tests.conftest import GOLDEN, REGEN_SCRIPT, ROOT, SPECS, regen_script
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from slogen.backends import prometheus as prom_backend
+from slogen.backends import registry
+from slogen.backends.prometheus import rulefiles as prom_backend
 from slogen.spec.loader import load_project_with_warnings
-from tests.cli import run
+from tests.cli import Result, run
 from tests.prom_server import PrometheusServer, prometheus_server  # noqa: F401 (fixture)
 from tests.test_plan_apply import edit, summary_line, write_specs
 
@@ -29,6 +30,12 @@ groups:
       - record: team:up:count
         expr: count(up) or vector(0)
 """
+# Parses as current PromQL, so validate only warns (limitk is experimental in Prometheus 3),
+# but the Prometheus 2.x these tests run refuses it: the reload fails.
+REFUSED_QUERY = (
+    'sum(limitk(5, rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}])))'
+)
+# Does not parse at all: validate refuses it before anything is written.
 BROKEN_QUERY = 'sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}])'
 
 
@@ -63,7 +70,7 @@ def expected_groups(specs: Path) -> dict[str, list[tuple[str, str, str | None]]]
     """Per rule group, (type, name, tier label) of every rule slogen renders for the specs."""
     project, _ = load_project_with_warnings([str(specs)])
     groups: dict[str, list[tuple[str, str, str | None]]] = {}
-    for res in prom_backend.render(project, project.target("prometheus")):
+    for res in registry.get("prometheus").render(project, None):
         group = prom_backend.GROUP_PREFIX + "/".join(res.key.split("/")[:2])
         if res.kind == "recording-rules":
             rules = [("recording", r["record"], None) for r in res.body["rules"]]
@@ -188,15 +195,23 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     assert_all_healthy(prom)
 
 
-def test_rules_prometheus_refuses_are_reported(live: Setup) -> None:
+def apply_then_edit(live: Setup, query: str) -> tuple[bytes, dict, Result]:
+    """Apply the specs, swap search's errors query for ``query`` and apply again (which must
+    fail); what the rule file and Prometheus held before, and the second apply's result."""
     run("apply", str(live.specs), "--auto-approve")
+    good = (live.rules / "search.rules.yml").read_bytes()
     before = loaded_groups(live.prom)
     edit(
         live.specs / "search.yaml",
         'sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}]))',
-        BROKEN_QUERY,
+        query,
     )
-    result = run("apply", str(live.specs), "--auto-approve", exit_code=1)
+    return good, before, run("apply", str(live.specs), "--auto-approve", exit_code=1)
+
+
+def test_rules_prometheus_refuses_are_reported(live: Setup) -> None:
+    _good, before, result = apply_then_edit(live, REFUSED_QUERY)
+    assert "warning: slos[0].indicator.prometheus.errors: uses experimental PromQL" in result.stderr
     assert "Prometheus refused to reload (HTTP 500)" in result.stderr
     assert "failed to reload config" in result.stderr  # Prometheus's own words
     assert "Apply incomplete" in result.stderr
@@ -210,20 +225,23 @@ def test_rejected_rules_stay_pending_in_the_next_plan(live: Setup) -> None:
     """After Prometheus refused the new rules, the change is not live: apply must not count it
     as done, must not leave the rejected file in place (Prometheus would refuse every later
     reload, and fail to start), and the next plan must still show it."""
-    run("apply", str(live.specs), "--auto-approve")
-    good = (live.rules / "search.rules.yml").read_bytes()
-    edit(
-        live.specs / "search.yaml",
-        'sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}]))',
-        BROKEN_QUERY,
-    )
-    result = run("apply", str(live.specs), "--auto-approve", exit_code=1)
+    good, _before, result = apply_then_edit(live, REFUSED_QUERY)
     assert "done           ~ prometheus.recording-rules.search/availability" not in result.stderr
     assert (live.rules / "search.rules.yml").read_bytes() == good
     status, body = live.prom.reload()
     assert status == 200, body
     result = run("plan", str(live.specs), "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 1 to change, 0 to destroy."
+
+
+def test_query_that_does_not_parse_changes_nothing(live: Setup) -> None:
+    """validate rejects what Prometheus would refuse, so apply stops before writing."""
+    good, before, result = apply_then_edit(live, BROKEN_QUERY)
+    assert "search.yaml:" in result.stderr
+    assert "PromQL does not parse: unclosed left parenthesis" in result.stderr
+    assert "Error: 1 error(s) in the specs." in result.stderr
+    assert (live.rules / "search.rules.yml").read_bytes() == good
+    assert loaded_groups(live.prom) == before
 
 
 def test_rule_that_fails_evaluation_is_reported(live: Setup) -> None:

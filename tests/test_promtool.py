@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slogen.backends import prometheus
+from slogen.backends.prometheus import rulefiles as prometheus
 from slogen.durations import format_duration, parse_duration
 from slogen.engine import TierMath, analyse_tier
 from slogen.numbers import fmt

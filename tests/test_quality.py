@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from slogen.backends.prometheus.source import PrometheusSource
 from slogen.quality import error_ratio_grid, quality_report
 from slogen.spec.loader import BUILTIN_POLICIES, load_project
-from slogen.spec.model import SLO, Indicator, Policy, PrometheusSource, Tier
+from slogen.spec.model import SLO, Indicator, Policy, Tier
 from slogen.spec.traffic import parse_traffic
 from tests.cli import run
 from tests.conftest import SPECS

@@ -6,43 +6,47 @@ committed or fed to other tooling (a Kubernetes PrometheusRule, for example).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from slogen.backends import backend_module
+from slogen.backends import registry
+from slogen.backends.contract import uses
 from slogen.errors import SlogenError
 from slogen.spec.model import Project
 
 
-def _files(backend: str, project: Project, templates: str | None, form: str | None) -> dict:
-    module = backend_module(backend)
-    target = project.target(backend)
-    resources = module.render(project, target, templates)
-    if backend == "prometheus":
-        return module.rule_files(resources, form or str(target.option("format", "rules")))
-    files_module = backend_module(f"{backend}_files")
-    return files_module.files_for(resources)
-
-
 def build_files(
-    project: Project, output: Path, templates: str | None, prometheus_format: str | None
+    project: Project,
+    output: Path,
+    templates: str | None,
+    overrides: Mapping[str, Mapping[str, object]] | None = None,
 ) -> dict[str, list[Path]]:
-    """Render every backend (all before writing anything, so a render error writes nothing)."""
-    rendered = {
-        backend: _files(backend, project, templates, prometheus_format)
-        for backend in ("prometheus", "datadog", "cloudwatch")
-        if any(getattr(slo.indicator, backend) for _, slo in project.slos())
-    }
+    """Render every backend some SLO uses (all before writing anything, so a render error
+    writes nothing). ``overrides`` maps a backend to build options that replace its target's
+    settings (e.g. ``{"prometheus": {"format": "prometheusrule"}}``)."""
+    rendered: dict[str, dict[str, str]] = {}
+    for backend in registry.backends():
+        if not any(uses(backend.name, slo) for _, slo in project.slos()):
+            continue
+        settings = project.target(backend.name)
+        options = {
+            name: settings.option(name)
+            for name in backend.capabilities.build_options
+            if settings.option(name) is not None
+        }
+        options.update({k: v for k, v in (overrides or {}).get(backend.name, {}).items() if v})
+        rendered[backend.name] = backend.files(backend.render(project, templates), options)
     written: dict[str, list[Path]] = {}
-    for backend, files in rendered.items():
-        directory = output / backend
+    for name, files in rendered.items():
+        directory = output / name
         try:
             directory.mkdir(parents=True, exist_ok=True)
             paths = []
-            for name, text in sorted(files.items()):
-                path = directory / name
+            for file_name, text in sorted(files.items()):
+                path = directory / file_name
                 path.write_text(text, encoding="utf-8")
                 paths.append(path)
         except OSError as exc:
             raise SlogenError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
-        written[backend] = paths
+        written[name] = paths
     return written

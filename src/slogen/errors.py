@@ -68,9 +68,6 @@ class Problems:
     def error(self, location: Location, path: str, message: str, hint: str = "") -> None:
         self.items.append(Problem(location, path, message, hint))
 
-    def warn(self, location: Location, path: str, message: str, hint: str = "") -> None:
-        self.items.append(Problem(location, path, message, hint, severity="warning"))
-
     def extend(self, problems: Iterable[Problem]) -> None:
         self.items.extend(problems)
 

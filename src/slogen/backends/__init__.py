@@ -1,15 +1,4 @@
-"""One module per backend, each with ``render`` (desired resources), ``read_live`` and ``apply``.
-
-Backends are imported lazily by name so that ``slogen --help`` never loads an SDK.
+"""Backends: one package each, behind one contract (:mod:`.contract`), listed once
+(:mod:`.registry`). Shared pieces used by several backends live beside them: the files-target
+store (:mod:`.filestore`) and the template fields every backend formats alike (:mod:`.common`).
 """
-
-from __future__ import annotations
-
-import importlib
-from types import ModuleType
-
-BACKENDS = ("prometheus", "datadog", "cloudwatch")
-
-
-def backend_module(name: str) -> ModuleType:
-    return importlib.import_module(f"slogen.backends.{name}")

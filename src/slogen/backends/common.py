@@ -1,4 +1,4 @@
-"""What every backend derives the same way from a spec: target names and template contexts.
+"""What every backend derives the same way from a spec: the template contexts.
 
 The template contexts are the names and numbers alert messages, annotations and descriptions
 may use, rounded for people. Every backend formats the same figures the same way (so an alert
@@ -12,12 +12,7 @@ from typing import Any
 from slogen.durations import format_duration
 from slogen.engine import TierMath
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
-from slogen.spec.model import SLO, Service, Target
-
-
-def target_name(target: Target) -> str:
-    """As the planner names targets (``files:<dir>`` or the type), so plans group correctly."""
-    return f"{target.type}:{target.option('dir', '')}" if target.type == "files" else target.type
+from slogen.spec.model import SLO, Service
 
 
 def slo_fields(service: Service, slo: SLO) -> dict[str, Any]:

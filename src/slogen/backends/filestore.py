@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slogen.backends.contract import target_label
 from slogen.errors import SlogenError
 from slogen.jsontext import dumps_indented
 from slogen.plan.model import Change
@@ -202,7 +203,6 @@ class JsonFiles:
 
     backend: str
     suffix: str
-    target_name: Callable[[Target], str]
     # A service's resources -> the file's text.
     text_of: Callable[[str, list[Resource]], str]
     # An owned file's loaded JSON, its path and the target name -> its resources; raises
@@ -212,7 +212,7 @@ class JsonFiles:
     def file_name(self, service: str) -> str:
         return service + self.suffix
 
-    def files_for(self, resources: list[Resource]) -> dict[str, str]:
+    def files_for(self, resources: Sequence[Resource]) -> dict[str, str]:
         """File name -> content for a set of resources (in render order per service)."""
         by_service: dict[str, list[Resource]] = {}
         for res in resources:
@@ -220,7 +220,7 @@ class JsonFiles:
         return {self.file_name(s): self.text_of(s, rs) for s, rs in by_service.items()}
 
     def read_live(self, target: Target) -> LiveState:
-        tname = self.target_name(target)
+        tname = target_label(target)
         resources: list[Resource] = []
         unowned: list[str] = []
         for path in files_in(target_dir(target), self.backend, (".json",)):
@@ -254,3 +254,31 @@ class JsonFiles:
             write_or_remove(path, self.text_of(service, wanted) if wanted else None)
 
         apply_per_service(changes, desired, progress, report, write)
+
+    def target(self, settings: Target) -> JsonFilesTarget:
+        """This store at the directory ``settings`` name: the backend's ``files`` target."""
+        return JsonFilesTarget(self, settings)
+
+
+class JsonFilesTarget:
+    """A :class:`JsonFiles` store at one target's directory: the whole ``files`` target of a
+    JSON backend (a :class:`slogen.backends.contract.Target`), so no backend writes it again."""
+
+    def __init__(self, store: JsonFiles, settings: Target) -> None:
+        self.store = store
+        self.settings = settings
+        self.name = target_label(settings)
+
+    def read_live(self, known: Sequence[Resource]) -> LiveState:
+        """Every owned file of the directory (``known`` does not narrow a directory read)."""
+        return self.store.read_live(self.settings)
+
+    def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
+        return self.store.conflicts(self.settings, list(desired), live)
+
+    def apply(
+        self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
+    ) -> ApplyReport:
+        report = ApplyReport()
+        self.store.apply(self.settings, list(changes), list(desired), progress, report)
+        return report

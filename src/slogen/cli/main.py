@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from slogen import __version__
+from slogen.backends import registry
 from slogen.errors import Problems, SlogenError
 from slogen.redact import redact
 
@@ -66,10 +67,11 @@ templates_option = click.option(
 )
 
 
-def load(paths: tuple[str, ...], config: str | None):
-    from slogen.spec.loader import load_project_with_warnings
+def load(paths: tuple[str, ...], config: str | None, templates: str | None = None):
+    """Load and validate exactly as ``slogen validate`` does; print warnings, raise on errors."""
+    from slogen.validation import load_valid
 
-    project, problems = load_project_with_warnings(list(paths) or ["specs"], config)
+    project, problems = load_valid(list(paths) or ["specs"], config, templates=templates)
     print_problems(problems)
     return project
 
@@ -93,21 +95,28 @@ def cli() -> None:
     default="text",
     help="github: GitHub Actions annotations (::error file=...,line=...::...).",
 )
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
+@templates_option
 @handle_errors
-def validate(paths: tuple[str, ...], config: str | None, fmt: str) -> int:
-    """Check spec files and slogen.yaml; print every problem with its file:line:column."""
-    from slogen.spec.loader import load_project_with_warnings
+def validate(
+    paths: tuple[str, ...], config: str | None, fmt: str, strict: bool, templates: str | None
+) -> int:
+    """Check spec files and slogen.yaml against everything build and apply would reject;
+    print every problem with its file:line:column. Warnings alone exit 0 (unless --strict)."""
+    from slogen.validation import load_valid
 
     if fmt == "github":
         from slogen import github
 
-        check = github.check_specs(paths, config)
+        check = github.check_specs(paths, config, strict=strict, templates=templates)
         for line in check.annotations():
             click.echo(line)
         click.echo(check.summary())
         return EXIT_OK if check.ok else EXIT_ERROR
     try:
-        project, problems = load_project_with_warnings(list(paths) or ["specs"], config)
+        project, problems = load_valid(
+            list(paths) or ["specs"], config, strict=strict, templates=templates
+        )
     except SlogenError as exc:
         if fmt == "json":
             click.echo(
@@ -132,7 +141,8 @@ def validate(paths: tuple[str, ...], config: str | None, fmt: str) -> int:
         )
     else:
         print_problems(problems)
-        click.echo(f"Valid: {len(project.services)} services, {slos} SLOs.")
+        warned = f" ({len(problems.warnings)} warning(s))" if problems.warnings else ""
+        click.echo(f"Valid: {len(project.services)} services, {slos} SLOs{warned}.")
     return EXIT_OK
 
 
@@ -167,8 +177,9 @@ def build(
     """Render every backend's output into files (no live state is read or changed)."""
     from slogen.build import build_files
 
-    project = load(paths, config)
-    written = build_files(project, Path(output), templates, prometheus_format)
+    project = load(paths, config, templates)
+    overrides = {"prometheus": {"format": prometheus_format}}
+    written = build_files(project, Path(output), templates, overrides)
     for backend, files in written.items():
         click.echo(f"{backend}: wrote {len(files)} file(s) to {Path(output) / backend}")
     return EXIT_OK
@@ -298,7 +309,7 @@ def test_command(
 
     if not run and not out:
         raise click.UsageError("--no-run only makes sense with --out DIR")
-    project = load(paths, config)
+    project = load(paths, config, templates)
     try:
         files = suite.load_rule_files(rules) if rules else None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -339,7 +350,7 @@ target_option = click.option(
     "only",
     multiple=True,
     metavar="BACKEND",
-    help="Limit to these backends (prometheus, datadog, cloudwatch); repeatable.",
+    help=f"Limit to these backends ({registry.listing()}); repeatable.",
 )
 
 
@@ -369,7 +380,7 @@ def plan(
     from slogen.plan import planfile, render
     from slogen.plan.planner import make_plan
 
-    project = load(paths, config)
+    project = load(paths, config, templates)
     result = make_plan(project, only, templates)
     if out:
         planfile.save(result, project, out)
@@ -416,7 +427,7 @@ def apply(
                 "refusing to apply without confirmation: standard input is not a terminal",
                 hint="review with 'slogen plan' and pass --auto-approve, or apply a saved plan",
             )
-        project = load(paths, config)
+        project = load(paths, config, templates)
         result = make_plan(project, only, templates)
         targets = {t.backend: t for t in project.targets}
         click.echo(redact(render.render_text(result, _colour(), click.style)))

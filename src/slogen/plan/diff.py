@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from slogen.backends.registry import order
 from slogen.plan.model import (
     CREATE,
     DELETE,
@@ -22,8 +23,6 @@ from slogen.plan.model import (
     TargetState,
 )
 from slogen.resources import Resource
-
-BACKEND_ORDER = {"prometheus": 0, "datadog": 1, "cloudwatch": 2}
 
 
 def _join(path: str, key: str | int) -> str:
@@ -58,7 +57,7 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
 
 
 def _sort_key(res: Resource) -> tuple:
-    return (BACKEND_ORDER.get(res.backend, 99), res.backend, res.target, res.key, res.kind)
+    return (order(res.backend), res.backend, res.target, res.key, res.kind)
 
 
 def diff(

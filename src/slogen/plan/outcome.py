@@ -25,6 +25,12 @@ class ApplyReport:
     def add(self, change: Change, status: str, error: str = "") -> None:
         self.outcomes.append(Outcome(change, status, error))
 
+    def merge(self, other: ApplyReport) -> None:
+        """Take in the outcomes, errors and notes of one target's apply."""
+        self.outcomes.extend(other.outcomes)
+        self.errors.extend(other.errors)
+        self.notes.extend(other.notes)
+
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 

@@ -5,10 +5,10 @@ This is the only module that drives backends; the CLI calls it and renders what 
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable
 
-from slogen.backends import backend_module
+from slogen.backends import registry
+from slogen.backends.contract import Backend, uses
 from slogen.errors import SlogenError
 from slogen.plan.diff import diff
 from slogen.plan.model import DELETE, REPLACE, Change, Plan, TargetState
@@ -18,53 +18,66 @@ from slogen.resources import Resource
 from slogen.spec.model import Project, Target
 
 
-def implemented(backend: str) -> bool:
-    """Whether this installation has the backend's module (render/read_live/apply)."""
-    return importlib.util.find_spec(f"slogen.backends.{backend}") is not None
-
-
-def target_name(target: Target) -> str:
-    return f"{target.type}:{target.option('dir', '')}" if target.type == "files" else target.type
-
-
-def select_backends(project: Project, only: Iterable[str] = ()) -> list[str]:
+def select_backends(project: Project, only: Iterable[str] = ()) -> list[Backend]:
+    """The backends to plan, in registry order (``only``: the ``--target`` choices)."""
     only = list(only)
-    unknown = [b for b in only if b not in ("prometheus", "datadog", "cloudwatch")]
+    unknown = [b for b in only if b not in registry.NAMES]
     if unknown:
         raise SlogenError(
             f"unknown backend '{unknown[0]}'",
-            hint="--target takes prometheus, datadog or cloudwatch",
+            hint=f"--target takes {registry.listing()}",
         )
-    return [b for b in ("prometheus", "datadog", "cloudwatch") if not only or b in only]
+    return [registry.get(b) for b in registry.NAMES if not only or b in only]
 
 
 def make_plan(project: Project, only: Iterable[str] = (), templates: str | None = None) -> Plan:
+    """Render, read live and diff every selected backend. The project must have passed
+    :func:`slogen.validation.validate` (the CLI runs it first)."""
     desired: list[Resource] = []
     live: list[Resource] = []
     states: list[TargetState] = []
     warnings: list[str] = []
-    immutable: dict[str, set[str]] = {}
+    immutable: dict[str, frozenset[str]] = {}
     for backend in select_backends(project, only):
-        users = [f"{s.name}/{o.name}" for s, o in project.slos() if getattr(o.indicator, backend)]
-        if not implemented(backend):
-            if users:
-                warnings.append(f"{backend}: this version cannot manage {backend} yet; skipped")
-            continue
-        module = backend_module(backend)
-        target = project.target(backend)
-        if hasattr(module, "plan_notes"):
-            warnings.extend(f"{backend}: {note}" for note in module.plan_notes(project))
-        wanted = module.render(project, target, templates)
-        state = module.read_live(target, project)
-        problems = module.conflicts(target, wanted, state)
+        target = backend.target(project.target(backend.name))
+        warnings.extend(f"{backend.name}: {note}" for note in backend.plan_notes(project))
+        wanted = backend.render(project, templates)
+        state = target.read_live(wanted)
+        problems = target.conflicts(wanted, state)
         if problems:
-            raise SlogenError(f"cannot plan {backend}: " + "; ".join(problems))
-        warnings.extend(f"{backend}: {w}" for w in state.warnings)
+            raise SlogenError(f"cannot plan {backend.name}: " + "; ".join(problems))
+        warnings.extend(f"{backend.name}: {w}" for w in state.warnings)
         desired.extend(wanted)
         live.extend(state.resources)
-        states.append(TargetState(backend, target_name(target), state.fingerprint))
-        immutable.update(getattr(module, "IMMUTABLE", {}))
+        states.append(TargetState(backend.name, target.name, state.fingerprint))
+        immutable.update(backend.capabilities.immutable)
     return diff(desired, live, immutable, states, warnings)
+
+
+def used_backends(project: Project) -> list[str]:
+    """Names of the backends at least one SLO names, in registry order."""
+    return [n for n in registry.NAMES if any(uses(n, slo) for _, slo in project.slos())]
+
+
+def _dependencies_first(changes: list[Change]) -> list[Change]:
+    """``changes`` reordered so each comes after those (among them) it depends on; stable."""
+    by_key = {c.resource.key: c for c in changes}
+    done: set[str] = set()
+    result: list[Change] = []
+
+    def visit(change: Change, trail: tuple[str, ...] = ()) -> None:
+        key = change.resource.key
+        if key in done or key in trail:
+            return
+        for dep in change.resource.depends_on:
+            if dep in by_key:
+                visit(by_key[dep], (*trail, key))
+        done.add(key)
+        result.append(change)
+
+    for change in changes:
+        visit(change)
+    return result
 
 
 def ordered(changes: list[Change]) -> list[Change]:
@@ -75,56 +88,27 @@ def ordered(changes: list[Change]) -> list[Change]:
     """
     upserts = [c for c in changes if c.action != DELETE]
     deletes = [c for c in changes if c.action == DELETE]
-    keys = {c.resource.key: c for c in upserts}
-    done: set[str] = set()
-    result: list[Change] = []
-
-    def visit(change: Change, trail: tuple[str, ...] = ()) -> None:
-        key = change.resource.key
-        if key in done or key in trail:
-            return
-        for dep in change.resource.depends_on:
-            if dep in keys:
-                visit(keys[dep], (*trail, key))
-        done.add(key)
-        result.append(change)
-
-    for change in upserts:
-        visit(change)
-    # Deletes: dependants before what they depend on, i.e. the reverse of a
-    # dependencies-first order of the deletes.
-    delete_keys = {c.resource.key: c for c in deletes}
-    deleted: set[str] = set()
-    dependencies_first: list[Change] = []
-
-    def visit_delete(change: Change, trail: tuple[str, ...] = ()) -> None:
-        key = change.resource.key
-        if key in deleted or key in trail:
-            return
-        for dep in change.resource.depends_on:
-            if dep in delete_keys:
-                visit_delete(delete_keys[dep], (*trail, key))
-        deleted.add(key)
-        dependencies_first.append(change)
-
-    for change in reversed(deletes):
-        visit_delete(change)
-    result.extend(reversed(dependencies_first))
-    return result
+    # Deletes: the reverse of a dependencies-first order of the deletes (taken in reverse, so
+    # that independent deletes keep the plan's order).
+    return _dependencies_first(upserts) + list(reversed(_dependencies_first(deletes[::-1])))
 
 
-def check_fresh(plan: Plan, targets: dict[str, Target], project: Project | None) -> None:
+def _known(plan: Plan, state: TargetState) -> list[Resource]:
+    """What a saved plan expects at a target: its desired resources and the live ones it saw."""
+    here = (state.backend, state.target)
+    known = [r for r in plan.desired if (r.backend, r.target) == here]
+    for change in plan.changes:
+        if change.before is not None and (change.before.backend, change.before.target) == here:
+            known.append(change.before)
+    return known
+
+
+def check_fresh(plan: Plan, targets: dict[str, Target], project: Project | None = None) -> None:
     """Refuse a saved plan whose targets changed since it was made."""
     stale = []
     for state in plan.targets:
-        module = backend_module(state.backend)
-        target = targets[state.backend]
-        if project is None and hasattr(module, "read_live_for_plan"):
-            # Without the specs, a backend may need the plan to know what to read (CloudWatch:
-            # the regions of the plan's alarms).
-            live = module.read_live_for_plan(target, plan)
-        else:
-            live = module.read_live(target, project)
+        target = registry.get(state.backend).target(targets[state.backend])
+        live = target.read_live(_known(plan, state))
         if live.fingerprint != state.fingerprint:
             stale.append(f"{state.backend} ({state.target})")
     if stale:
@@ -148,9 +132,9 @@ def execute(
         desired = [
             r for r in plan.desired if (r.backend, r.target) == (state.backend, state.target)
         ]
-        module = backend_module(state.backend)
+        target = registry.get(state.backend).target(targets[state.backend])
         try:
-            module.apply(targets[state.backend], changes, desired, progress, report)
+            report.merge(target.apply(changes, desired, progress))
         except SlogenError as exc:
             attempted = {o.change.address for o in report.outcomes}
             for change in changes:

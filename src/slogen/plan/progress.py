@@ -31,8 +31,3 @@ class Progress:
         if self.tty and not self.quiet and 0 < self.done < self.total:
             self.stream.write("\n")
             self.stream.flush()
-
-
-class NullProgress(Progress):
-    def __init__(self) -> None:
-        super().__init__(0, quiet=True)

@@ -211,3 +211,52 @@ class Checker:
             else:
                 result.append((key, value))
         return tuple(sorted(result))
+
+    def pattern(self, f: Field, regex: re.Pattern[str], what: str) -> str | None:
+        """A string matching ``regex`` (``what`` says what was expected, with an example)."""
+        if isinstance(f.value, str) and regex.match(f.value):
+            return f.value
+        self.fail(f, what)
+        return None
+
+    def sli_fields(self, f: Field, *extra: str) -> tuple[dict[str, Field], bool] | None:
+        """An SLI source's keys (``errors`` or ``good``, ``total``, and ``extra`` required ones),
+        and whether errors/good are given right; None when ``f`` is not a mapping."""
+        fields = self.mapping(f, (*extra, "errors", "good", "total"), (*extra, "total"))
+        if fields is None:
+            return None
+        return fields, self.errors_or_good(fields, f)
+
+    def sli_queries(
+        self, f: Field, what: str
+    ) -> tuple[dict[str, str], dict[str, Field], bool] | None:
+        """An SLI source of query strings (``what`` names the language): the queries that are
+        strings (whitespace-trimmed), every field, and whether all is well so far."""
+        read = self.sli_fields(f)
+        if read is None:
+            return None
+        fields, ok = read
+        queries = {key: self.string(value, what) for key, value in fields.items()}
+        ok = ok and None not in queries.values() and "total" in queries
+        return {k: q.strip() for k, q in queries.items() if q is not None}, fields, ok
+
+    def errors_or_good(self, fields: dict[str, Field], f: Field) -> bool:
+        """An SLI source names bad events (``errors``) or good ones (``good``), not both."""
+        has_errors, has_good = "errors" in fields, "good" in fields
+        if has_errors and has_good:
+            self.problems.error(
+                fields["good"].loc,
+                f.path,
+                "has both 'errors' and 'good'",
+                "give one of them: 'errors' (bad events) or 'good' (good events), plus 'total'",
+            )
+            return False
+        if not has_errors and not has_good and isinstance(f.value, dict):
+            self.problems.error(
+                f.loc,
+                f.path,
+                "needs 'errors' or 'good' (found neither)",
+                "add 'errors:' (bad events) or 'good:' (good events) next to 'total:'",
+            )
+            return False
+        return True

@@ -11,8 +11,9 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+from slogen.backends import registry
 from slogen.durations import format_duration
-from slogen.engine.burnrate import analyse_tier, default_short_window
+from slogen.engine.burnrate import analyse_tier
 from slogen.errors import Location, Problems, SlogenError, describe, did_you_mean
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_above, fmt_below, fmt_percent
 from slogen.spec.checks import Checker, Field
@@ -20,55 +21,18 @@ from slogen.spec.model import (
     CATEGORIES,
     SLO,
     Alerting,
-    CloudWatchMetric,
-    CloudWatchSource,
-    DatadogSource,
     Indicator,
     Notify,
     Policy,
     Project,
-    PrometheusSource,
     Service,
-    Target,
-    Tier,
 )
+from slogen.spec.settings import BUILTIN_POLICIES, SettingsReader, default_targets
 from slogen.spec.traffic import parse_traffic
 from slogen.spec.yamlsource import load_yaml
 
 CONFIG_NAME = "slogen.yaml"
-BACKENDS = ("prometheus", "datadog", "cloudwatch")
 RESERVED_LABELS = ("service", "slo", "severity", "tier", "team")
-# Routing labels may set `team` (e.g. to route to another team than the owner); the rest are
-# how slogen identifies its alerts.
-RESERVED_ROUTING_LABELS = ("service", "slo", "severity", "tier")
-WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
-CLOUDWATCH_STATS = re.compile(r"^(Sum|SampleCount|Average|Minimum|Maximum|p\d{1,2}(\.\d+)?)$")
-
-BUILTIN_POLICIES = {
-    "workbook": Policy(
-        "workbook",
-        (
-            Tier("page", Fraction(2, 100), 3600, 300),
-            Tier("page", Fraction(5, 100), 21600, 1800),
-            Tier("ticket", Fraction(10, 100), 259200, 21600),
-        ),
-    )
-}
-
-# Which options each target type takes, per backend.
-TARGET_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
-    "prometheus": {"files": ("dir", "reload_url", "format")},
-    "datadog": {"files": ("dir",), "api": ("host",)},
-    "cloudwatch": {"files": ("dir",), "api": ("endpoint_url", "regions")},
-}
-PROMETHEUS_FORMATS = ("rules", "prometheusrule")
-
-
-def default_targets() -> tuple[Target, ...]:
-    """With no configuration, every backend is a directory of files under ``out/``."""
-    return tuple(Target(b, "files", (("dir", f"out/{b}"),)) for b in BACKENDS)
-
 
 # -- discovery ----------------------------------------------------------------------------------
 
@@ -137,171 +101,6 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
     return unique_specs, (unique_configs[0] if unique_configs else None)
 
 
-# -- configuration --------------------------------------------------------------------------------
-
-
-class _ConfigReader:
-    def __init__(self, check: Checker):
-        self.check = check
-        self.broken: set[str] = set()  # policies defined but invalid (already reported)
-
-    def tier(self, f: Field) -> Tier | None:
-        fields = self.check.mapping(
-            f, ("severity", "budget", "long", "short"), ("severity", "budget", "long")
-        )
-        if fields is None:
-            return None
-        severity = (
-            self.check.name(fields["severity"], "a severity") if "severity" in fields else None
-        )
-        budget = self.check.percent(fields["budget"]) if "budget" in fields else None
-        long = self.check.duration(fields["long"], example="1h") if "long" in fields else None
-        short = None
-        if "short" in fields:
-            short = self.check.duration(fields["short"], example="5m")
-        elif long is not None:
-            short = default_short_window(long)
-        if long is not None and short is not None and short >= long:
-            where = fields.get("short", f)
-            self.check.problems.error(
-                where.loc,
-                where.path,
-                f"the short window ({format_duration(short)}) must be shorter than the long "
-                f"window ({format_duration(long)})",
-                "the Workbook uses a short window of 1/12 of the long one; omit 'short' for that",
-            )
-            return None
-        if None in (severity, budget, long, short):
-            return None
-        return Tier(severity, budget, long, short, f.loc)  # type: ignore[arg-type]
-
-    def policy(self, name: str, f: Field) -> Policy | None:
-        tiers: list[Tier] = []
-        ok = True
-        seen: dict[str, Field] = {}
-        for item in self.check.sequence(f, "a list of tiers", nonempty=True):
-            tier = self.tier(item)
-            if tier is None:
-                ok = False
-                continue
-            if tier.id in seen:
-                self.check.problems.error(
-                    item.loc,
-                    item.path,
-                    f"tier '{tier.id}' appears twice in policy '{name}' "
-                    f"(also at line {seen[tier.id].loc.line})",
-                    "tiers are identified by severity and long window; change one of them",
-                )
-                ok = False
-            seen[tier.id] = item
-            tiers.append(tier)
-        if not ok or not tiers:
-            return None
-        return Policy(name, tuple(tiers), f.loc)
-
-    def target(self, backend: str, f: Field) -> Target | None:
-        types = TARGET_TYPES[backend]
-        if not isinstance(f.value, dict):
-            self.check.fail(f, "a mapping with a 'type' key, such as {type: files, dir: out}")
-            return None
-        type_field = Field(
-            f.value.get("type"), f.value.value_locs.get("type", f.loc), f"{f.path}.type"
-        )
-        if "type" not in f.value:
-            self.check.problems.error(
-                f.loc, type_field.path, "missing required key 'type'", "one of " + ", ".join(types)
-            )
-            return None
-        kind = self.check.choice(type_field, types)
-        if kind is None:
-            return None
-        fields = self.check.mapping(f, ("type", *types[kind]))
-        if fields is None:
-            return None
-        options: list[tuple[str, object]] = []
-        for key, value in fields.items():
-            if key == "type":
-                continue
-            if key == "format":
-                chosen = self.check.choice(value, PROMETHEUS_FORMATS)
-                if chosen:
-                    options.append((key, chosen))
-            elif key == "regions":
-                regions = self.check.string_list(
-                    value,
-                    "a list of AWS regions",
-                    lambda s: bool(REGION_RE.match(s)),
-                    "an AWS region such as eu-west-1",
-                )
-                if regions:
-                    options.append((key, tuple(sorted(set(regions)))))
-            elif key in ("reload_url", "host", "endpoint_url"):
-                url = self.check.string(value, "an http(s) URL")
-                if url and not re.match(r"^https?://", url):
-                    self.check.fail(value, "an http(s) URL such as http://127.0.0.1:9090")
-                elif url:
-                    options.append((key, url.rstrip("/")))
-            else:
-                text = self.check.string(value)
-                if text:
-                    options.append((key, text))
-        if kind == "files" and not any(k == "dir" for k, _ in options):
-            options.append(("dir", f"out/{backend}"))
-        return Target(backend, kind, tuple(sorted(options)), f.loc)
-
-    def read(self, f: Field) -> tuple[dict[str, Policy], str, tuple[Target, ...]]:
-        policies = dict(BUILTIN_POLICIES)
-        default = "workbook"
-        targets = {t.backend: t for t in default_targets()}
-        fields = self.check.mapping(
-            f, ("default_policy", "policies", "targets"), what="a mapping (the project settings)"
-        )
-        if fields is None:
-            return policies, default, tuple(targets.values())
-        if "policies" in fields:
-            pf = fields["policies"]
-            if isinstance(pf.value, dict):
-                for name, value in pf.value.items():
-                    key_field = Field(name, pf.value.key_locs[name], pf.child_path(name))
-                    if self.check.name(key_field, "a policy name") is None:
-                        continue
-                    policy = self.policy(
-                        name, Field(value, pf.value.value_locs[name], key_field.path)
-                    )
-                    if policy is not None:
-                        policies[name] = policy
-                    else:
-                        self.broken.add(name)
-            else:
-                self.check.fail(pf, "a mapping of policy names to lists of tiers")
-        if "default_policy" in fields:
-            df = fields["default_policy"]
-            name = self.check.name(df, "a policy name")
-            if name in self.broken:
-                pass  # its own errors say what is wrong with it
-            elif name is not None and name not in policies:
-                self.check.problems.error(
-                    df.loc,
-                    df.path,
-                    f"unknown policy '{name}'",
-                    did_you_mean(name, policies, listing="known policies")
-                    if len(policies) > 1
-                    else "define it under policies:",
-                )
-            elif name is not None:
-                default = name
-        if "targets" in fields:
-            tf = fields["targets"]
-            backends = self.check.mapping(
-                tf, BACKENDS, what="a mapping of backend names to targets"
-            )
-            for backend, value in (backends or {}).items():
-                target = self.target(backend, value)
-                if target is not None:
-                    targets[backend] = target
-        return policies, default, tuple(targets[b] for b in BACKENDS)
-
-
 # -- spec files -----------------------------------------------------------------------------------
 
 
@@ -318,198 +117,40 @@ class _SpecReader:
         self.default_policy = default_policy
         self.broken_policies = broken_policies
 
-    def _errors_or_good(self, fields: dict[str, Field], f: Field) -> bool:
-        has_errors, has_good = "errors" in fields, "good" in fields
-        if has_errors and has_good:
-            self.check.problems.error(
-                fields["good"].loc,
-                f.path,
-                "has both 'errors' and 'good'",
-                "give one of them: 'errors' (bad events) or 'good' (good events), plus 'total'",
-            )
-            return False
-        if not has_errors and not has_good and isinstance(f.value, dict):
-            self.check.problems.error(
-                f.loc,
-                f.path,
-                "needs 'errors' or 'good' (found neither)",
-                "add 'errors:' (bad events) or 'good:' (good events) next to 'total:'",
-            )
-            return False
-        return True
-
-    def prometheus(self, f: Field) -> PrometheusSource | None:
-        fields = self.check.mapping(f, ("errors", "good", "total"), ("total",))
-        if fields is None:
-            return None
-        ok = self._errors_or_good(fields, f)
-        queries: dict[str, str] = {}
-        for key, value in fields.items():
-            query = self.check.string(value, "a PromQL expression")
-            if query is None:
-                ok = False
-            elif not WINDOW_PLACEHOLDER.search(query):
-                self.check.problems.error(
-                    value.loc,
-                    value.path,
-                    "expected a PromQL expression with a {{ window }} range placeholder, "
-                    f"found {query!r}",
-                    "write the range as [{{ window }}], e.g. "
-                    "sum(rate(http_requests_total[{{ window }}]))",
-                )
-                ok = False
-            else:
-                queries[key] = query.strip()
-        if not ok or "total" not in queries:
-            return None
-        return PrometheusSource(queries["total"], queries.get("errors"), queries.get("good"))
-
-    def datadog(self, f: Field) -> DatadogSource | None:
-        fields = self.check.mapping(f, ("errors", "good", "total"), ("total",))
-        if fields is None:
-            return None
-        ok = self._errors_or_good(fields, f)
-        queries: dict[str, str] = {}
-        for key, value in fields.items():
-            query = self.check.string(value, "a Datadog metric query")
-            if query is None:
-                ok = False
-            else:
-                queries[key] = " ".join(query.split())
-        if not ok or "total" not in queries:
-            return None
-        return DatadogSource(queries["total"], queries.get("errors"), queries.get("good"))
-
-    def cloudwatch_metric(self, f: Field) -> CloudWatchMetric | None:
-        fields = self.check.mapping(
-            f,
-            ("namespace", "metric", "dimensions", "stat"),
-            ("namespace", "metric"),
-            what="a mapping with namespace, metric and optional dimensions and stat",
-        )
-        if fields is None:
-            return None
-        namespace = self.check.string(fields["namespace"]) if "namespace" in fields else None
-        metric = self.check.string(fields["metric"]) if "metric" in fields else None
-        dimensions: tuple[tuple[str, str], ...] = ()
-        ok = namespace is not None and metric is not None
-        if "dimensions" in fields:
-            df = fields["dimensions"]
-            if isinstance(df.value, dict):
-                pairs = []
-                for key, value in df.value.items():
-                    if isinstance(value, str) and value:
-                        pairs.append((str(key), value))
-                    else:
-                        ok = False
-                        self.check.fail(
-                            Field(value, df.value.value_locs[key], df.child_path(key)),
-                            "a non-empty string dimension value",
-                        )
-                dimensions = tuple(sorted(pairs))
-                if len(pairs) > 30:
-                    ok = False
-                    self.check.problems.error(
-                        df.loc,
-                        df.path,
-                        f"CloudWatch allows at most 30 dimensions, found {len(pairs)}",
-                    )
-            else:
-                ok = False
-                self.check.fail(df, "a mapping of dimension names to values")
-        stat = "Sum"
-        if "stat" in fields:
-            sf = fields["stat"]
-            if isinstance(sf.value, str) and CLOUDWATCH_STATS.match(sf.value):
-                stat = sf.value
-            else:
-                ok = False
-                self.check.fail(
-                    sf, "a statistic: Sum, SampleCount, Average, Minimum, Maximum or pNN"
-                )
-        if not ok:
-            return None
-        return CloudWatchMetric(namespace, metric, dimensions, stat)  # type: ignore[arg-type]
-
-    def cloudwatch(self, f: Field) -> CloudWatchSource | None:
-        fields = self.check.mapping(f, ("region", "errors", "good", "total"), ("region", "total"))
-        if fields is None:
-            return None
-        ok = self._errors_or_good(fields, f)
-        region = None
-        if "region" in fields:
-            rf = fields["region"]
-            if isinstance(rf.value, str) and REGION_RE.match(rf.value):
-                region = rf.value
-            else:
-                ok = False
-                self.check.fail(rf, "an AWS region such as eu-west-1")
-        metrics = {}
-        for key in ("errors", "good", "total"):
-            if key in fields:
-                metric = self.cloudwatch_metric(fields[key])
-                if metric is None:
-                    ok = False
-                metrics[key] = metric
-        if not ok or region is None or metrics.get("total") is None:
-            return None
-        return CloudWatchSource(
-            region, metrics["total"], metrics.get("errors"), metrics.get("good")
-        )
-
     def indicator(self, f: Field) -> Indicator | None:
-        fields = self.check.mapping(f, BACKENDS, what="a mapping of backend names to SLI queries")
+        fields = self.check.mapping(
+            f, registry.NAMES, what="a mapping of backend names to SLI queries"
+        )
         if fields is None:
             return None
         if not fields and isinstance(f.value, dict) and not f.value:
             self.check.problems.error(
-                f.loc, f.path, "needs at least one source: prometheus, datadog or cloudwatch"
+                f.loc, f.path, f"needs at least one source: {registry.listing()}"
             )
             return None
-        sources = {
-            "prometheus": self.prometheus,
-            "datadog": self.datadog,
-            "cloudwatch": self.cloudwatch,
+        built = {
+            name: registry.get(name).read_source(self.check, value)
+            for name, value in fields.items()
         }
-        built = {name: sources[name](value) for name, value in fields.items()}
         if any(v is None for v in built.values()):
             return None
         if not built:
             return None
-        return Indicator(**built)
+        return Indicator(tuple(built.items()))
 
     def notify(self, f: Field) -> Notify | None:
         fields = self.check.mapping(
-            f,
-            ("datadog", "cloudwatch", "prometheus"),
-            what="a mapping of backend names to notification targets",
+            f, registry.NAMES, what="a mapping of backend names to notification targets"
         )
         if fields is None:
             return None
-        datadog = cloudwatch = ()
-        labels: tuple[tuple[str, str], ...] = ()
-        ok = True
-        if "datadog" in fields:
-            datadog = self.check.string_list(
-                fields["datadog"],
-                "a list of Datadog handles",
-                lambda s: bool(re.match(r"^@[\w.+\-@/]+$", s)),
-                "a Datadog notification handle starting with @, such as @pagerduty-checkout",
-            )
-            ok &= datadog is not None
-        if "cloudwatch" in fields:
-            cloudwatch = self.check.string_list(
-                fields["cloudwatch"],
-                "a list of action ARNs",
-                lambda s: s.startswith("arn:"),
-                "an action ARN such as arn:aws:sns:eu-west-1:123456789012:checkout-page",
-            )
-            ok &= cloudwatch is not None
-        if "prometheus" in fields:
-            labels = self.check.label_map(fields["prometheus"], RESERVED_ROUTING_LABELS)
-        if not ok:
+        routes = {
+            name: registry.get(name).read_notify(self.check, value)
+            for name, value in fields.items()
+        }
+        if any(v is None for v in routes.values()):
             return None
-        return Notify(tuple(datadog or ()), tuple(cloudwatch or ()), labels)
+        return Notify(tuple((name, route) for name, route in routes.items() if route))
 
     def alerting(self, f: Field) -> tuple[Alerting, Policy] | None:
         policy = self.policies[self.default_policy]
@@ -781,7 +422,7 @@ def load_project_with_warnings(
             problems.error(Location(str(config_path)), "", "no such file")
         elif data is not None or problems.errors == []:
             root_loc = getattr(data, "loc", Location(str(config_path), 1, 1))
-            config_reader = _ConfigReader(check)
+            config_reader = SettingsReader(check)
             policies, default_policy, targets = config_reader.read(
                 Field(data if data is not None else {}, root_loc, "")
             )

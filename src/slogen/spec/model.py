@@ -58,52 +58,62 @@ class Policy:
         return tuple(seen)
 
 
-@dataclass(frozen=True)
-class PrometheusSource:
-    """PromQL whose ``{{ window }}`` placeholder takes each range slogen needs."""
+class _ByBackend:
+    """Per-backend entries, read as ``obj.source(name)`` or as an attribute ``obj.<backend>``.
 
-    total: str
-    errors: str | None = None
-    good: str | None = None
+    The model does not know which backends exist (the registry does); an attribute that is a
+    registered backend's name reads that backend's entry, or ``self._absent`` when none.
+    """
 
+    _absent: object = None
+    entries: tuple[tuple[str, object], ...]
 
-@dataclass(frozen=True)
-class DatadogSource:
-    total: str
-    errors: str | None = None
-    good: str | None = None
+    def _entry(self, backend: str) -> object:
+        for name, value in self.entries:
+            if name == backend:
+                return value
+        return self._absent
 
+    def __getattr__(self, name: str) -> object:
+        from slogen.backends.registry import NAMES
 
-@dataclass(frozen=True)
-class CloudWatchMetric:
-    namespace: str
-    metric: str
-    dimensions: tuple[tuple[str, str], ...] = ()
-    stat: str = "Sum"
-
-
-@dataclass(frozen=True)
-class CloudWatchSource:
-    region: str
-    total: CloudWatchMetric
-    errors: CloudWatchMetric | None = None
-    good: CloudWatchMetric | None = None
+        if name in NAMES:
+            return self._entry(name)
+        raise AttributeError(name)
 
 
-@dataclass(frozen=True)
-class Indicator:
-    prometheus: PrometheusSource | None = None
-    datadog: DatadogSource | None = None
-    cloudwatch: CloudWatchSource | None = None
+@dataclass(frozen=True, init=False)
+class Indicator(_ByBackend):
+    """The SLI's source per backend, in the order the spec gives them."""
+
+    entries: tuple[tuple[str, object], ...]
+
+    def __init__(self, entries: tuple[tuple[str, object], ...] = (), **sources: object):
+        merged = tuple(entries) + tuple((k, v) for k, v in sources.items() if v is not None)
+        object.__setattr__(self, "entries", merged)
+
+    def source(self, backend: str) -> object | None:
+        return self._entry(backend)
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.entries)
 
 
-@dataclass(frozen=True)
-class Notify:
-    """Where alerts of one severity go, per backend."""
+@dataclass(frozen=True, init=False)
+class Notify(_ByBackend):
+    """Where alerts of one severity go, per backend: recipients (Datadog handles, SNS topic
+    ARNs) or routing labels (Prometheus), as the backend's capabilities declare."""
 
-    datadog: tuple[str, ...] = ()
-    cloudwatch: tuple[str, ...] = ()
-    prometheus: tuple[tuple[str, str], ...] = ()  # extra labels for Alertmanager routing
+    _absent = ()
+    entries: tuple[tuple[str, object], ...]
+
+    def __init__(self, entries: tuple[tuple[str, object], ...] = (), **routes: object):
+        merged = tuple(entries) + tuple((k, v) for k, v in routes.items() if v)
+        object.__setattr__(self, "entries", merged)
+
+    def route(self, backend: str) -> tuple:
+        return self._entry(backend)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

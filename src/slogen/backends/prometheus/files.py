@@ -12,13 +12,15 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from slogen.backends import filestore
-from slogen.backends import prometheus as render_mod
+from slogen.backends.contract import target_label
+from slogen.backends.prometheus import rulefiles as render_mod
 from slogen.plan.model import Change
 from slogen.plan.outcome import DONE, FAILED, ApplyReport
 from slogen.plan.progress import Progress
@@ -99,8 +101,8 @@ def resources_from_file(text: str, path: str, target_name: str, form: str) -> li
     return resources
 
 
-def read_live(target: Target) -> LiveState:
-    name = render_mod.target_name(target)
+def _read_live(target: Target) -> LiveState:
+    name = target_label(target)
     form = _form(target)
     resources: list[Resource] = []
     warnings: list[str] = []
@@ -121,7 +123,7 @@ def read_live(target: Target) -> LiveState:
     return LiveState(resources, warnings, {"unowned": unowned})
 
 
-def conflicts(target: Target, desired: list[Resource], live: LiveState) -> list[str]:
+def _conflicts(target: Target, desired: Sequence[Resource], live: LiveState) -> list[str]:
     """Files slogen would have to write but does not own."""
     form = _form(target)
     return filestore.conflicts_in(
@@ -133,10 +135,10 @@ def conflicts(target: Target, desired: list[Resource], live: LiveState) -> list[
     )
 
 
-def apply(
+def _apply(
     target: Target,
-    changes: list[Change],
-    desired: list[Resource],
+    changes: Sequence[Change],
+    desired: Sequence[Resource],
     progress: Progress,
     report: ApplyReport,
 ) -> None:
@@ -186,6 +188,27 @@ def apply(
                 f"Prometheus at {reload_url} reloaded; {len(expected)} rule group(s) loaded "
                 "and healthy."
             )
+
+
+class RuleFilesTarget:
+    """The ``files`` target of the Prometheus backend (see the module docstring)."""
+
+    def __init__(self, settings: Target):
+        self.settings = settings
+        self.name = target_label(settings)
+
+    def read_live(self, known: Sequence[Resource] = ()) -> LiveState:
+        return _read_live(self.settings)
+
+    def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
+        return _conflicts(self.settings, desired, live)
+
+    def apply(
+        self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
+    ) -> ApplyReport:
+        report = ApplyReport()
+        _apply(self.settings, changes, desired, progress, report)
+        return report
 
 
 def _restore(previous: dict[Path, tuple[str | None, list[Change]]]) -> set[str]:

@@ -22,25 +22,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from slogen import templating
 from slogen.backends import common
+from slogen.backends.prometheus.source import WINDOW_PLACEHOLDER, PrometheusSource
 from slogen.durations import format_duration
 from slogen.engine import TierMath, analyse_slo
 from slogen.numbers import fmt
-from slogen.resources import MANAGED_BY, Resource
-from slogen.spec.model import SLO, Project, Service, Target
+from slogen.resources import Resource
+from slogen.spec.model import SLO, Project, Service
 
 BASE_WINDOW = 300  # seconds; the range of the only raw-series rate() slogen records
 # Every slogen group is evaluated once a minute, whatever the server's global interval, so that
 # event counts (sum of per-second rates × interval) and the promtool tests' timing hold.
 GROUP_INTERVAL = 60
-GROUP_PREFIX = "slogen/"
-HEADER_MARKER = f"# managed-by: {MANAGED_BY}"
-WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
-RULE_FILE_SUFFIX = ".rules.yml"
-K8S_FILE_SUFFIX = ".prometheusrule.yml"
 
 
 def base_window(slo: SLO) -> int:
@@ -60,26 +54,32 @@ def _selector(service: str, slo: str) -> str:
     return f'{{service="{service}",slo="{slo}"}}'
 
 
-def _query(template: str, window: int) -> str:
+def substitute(template: str, window: int) -> str:
+    """The query with ``{{ window }}`` set to ``window`` seconds (as a PromQL duration)."""
     return WINDOW_PLACEHOLDER.sub(format_duration(window), template)
 
 
+def good_to_errors(source: PrometheusSource, window: int) -> str:
+    """Bad events from a ``good`` SLI: total minus good, each as written."""
+    return f"({substitute(source.total, window)})\n-\n({substitute(source.good or '', window)})"
+
+
 def recording_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
-    source = slo.indicator.prometheus
-    assert source is not None
+    source = slo.indicator.source("prometheus")
+    assert isinstance(source, PrometheusSource)
     base = base_window(slo)
     base_text = format_duration(base)
     labels = {"service": service.name, "slo": slo.name}
     sel = _selector(service.name, slo.name)
     if source.errors is not None:
-        errors_expr = _query(source.errors, base)
+        errors_expr = substitute(source.errors, base)
     else:
-        errors_expr = f"({_query(source.total, base)})\n-\n({_query(source.good or '', base)})"
+        errors_expr = good_to_errors(source, base)
     errors_name = f"slogen:sli_errors:rate{base_text}"
     total_name = f"slogen:sli_total:rate{base_text}"
     rules: list[dict[str, Any]] = [
         {"record": errors_name, "expr": errors_expr, "labels": dict(labels)},
-        {"record": total_name, "expr": _query(source.total, base), "labels": dict(labels)},
+        {"record": total_name, "expr": substitute(source.total, base), "labels": dict(labels)},
     ]
     windows = sorted({w for tier in slo.policy.tiers for w in (tier.long, tier.short)})
     for window in windows:
@@ -157,16 +157,13 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
     }
 
 
-target_name = common.target_name
-
-
-def render(project: Project, target: Target, templates: str | None = None) -> list[Resource]:
-    """Desired resources: per SLO a recording-rules resource and one alert per tier."""
-    tname = target_name(target)
+def render(project: Project, tname: str, templates: str | None = None) -> list[Resource]:
+    """Desired resources at the target called ``tname``: per SLO a recording-rules resource and
+    one alert per tier."""
     resources: list[Resource] = []
     for service in project.services:
         for slo in service.slos:
-            if slo.indicator.prometheus is None:
+            if slo.indicator.source("prometheus") is None:
                 continue
             base_key = f"{service.name}/{slo.name}"
             resources.append(
@@ -190,108 +187,6 @@ def render(project: Project, target: Target, templates: str | None = None) -> li
                     )
                 )
     return resources
-
-
-# -- rule files ------------------------------------------------------------------------------
-
-
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    pass
-
-
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str_representer)
-
-
-def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
-
-
-def groups_for(resources: list[Resource]) -> dict[str, list[dict[str, Any]]]:
-    """Assemble resources into rule groups per service (file), in resource order."""
-    by_slo: dict[str, dict[str, Any]] = {}
-    services: dict[str, list[str]] = {}
-    for res in resources:
-        service, slo = res.key.split("/")[:2]
-        slo_key = f"{service}/{slo}"
-        if slo_key not in by_slo:
-            by_slo[slo_key] = {
-                "name": f"{GROUP_PREFIX}{slo_key}",
-                "interval": format_duration(GROUP_INTERVAL),
-                "rules": [],
-            }
-            services.setdefault(service, []).append(slo_key)
-    for res in resources:
-        slo_key = "/".join(res.key.split("/")[:2])
-        if res.kind == "recording-rules":
-            by_slo[slo_key]["rules"][:0] = res.body["rules"]
-        else:
-            by_slo[slo_key]["rules"].append(res.body)
-    return {service: [by_slo[k] for k in keys] for service, keys in services.items()}
-
-
-def file_text(service: str, groups: list[dict[str, Any]], form: str = "rules") -> str:
-    header = (
-        f"{HEADER_MARKER}\n"
-        f"# slogen-key: {service}\n"
-        f"# Generated by slogen for service '{service}'. Edits are overwritten on apply.\n"
-    )
-    if form == "prometheusrule":
-        doc = {
-            "apiVersion": "monitoring.coreos.com/v1",
-            "kind": "PrometheusRule",
-            "metadata": {
-                "name": f"slogen-{service}",
-                "labels": {
-                    "app.kubernetes.io/managed-by": MANAGED_BY,
-                    "slogen/service": service,
-                },
-            },
-            "spec": {"groups": groups},
-        }
-        return header + dump_yaml(doc)
-    return header + dump_yaml({"groups": groups})
-
-
-def file_name(service: str, form: str = "rules") -> str:
-    return service + (K8S_FILE_SUFFIX if form == "prometheusrule" else RULE_FILE_SUFFIX)
-
-
-def rule_files(resources: list[Resource], form: str = "rules") -> dict[str, str]:
-    """File name → content for a set of Prometheus resources."""
-    return {
-        file_name(service, form): file_text(service, groups, form)
-        for service, groups in groups_for(resources).items()
-    }
-
-
-# -- live state and apply ----------------------------------------------------------------------
-
-IMMUTABLE: dict[str, set[str]] = {}  # rule files can change any field in place
-
-
-def _target_module(target: Target):
-    if target.type == "files":
-        from slogen.backends import prometheus_files
-
-        return prometheus_files
-    raise NotImplementedError(f"prometheus target type {target.type!r}")
-
-
-def read_live(target: Target, project: Project | None = None):
-    return _target_module(target).read_live(target)
-
-
-def conflicts(target: Target, desired: list[Resource], live) -> list[str]:
-    return _target_module(target).conflicts(target, desired, live)
-
-
-def apply(target: Target, changes, desired, progress, report) -> None:
-    _target_module(target).apply(target, changes, desired, progress, report)
 
 
 def tier_forms(service: Service, slo: SLO) -> dict[str, str]:

@@ -1,0 +1,134 @@
+"""The Backend contract: what every backend package provides, and nothing more.
+
+A backend turns the one spec model into the resources of one monitoring system and keeps them in
+step with one *target* (a directory of files, or an API). The stages are those of the data flow:
+
+    validate(project) -> list[Problem]         every check the backend will ever make
+    render(project, templates) -> [Resource]   desired resources (plain data, stable keys)
+    files(resources, options) -> {name: text}  what ``slogen build`` writes for them
+    target(settings) -> Target                 where the live resources are:
+        read_live(known) -> LiveState          owned resources only, normalised like render's
+        conflicts(desired, live) -> [str]      reasons the plan may not go ahead
+        apply(changes, desired, progress) -> ApplyReport
+
+``validate`` is complete: ``render`` and ``apply`` never reject a project that ``validate``
+accepted, so ``slogen validate`` answers "will this build and apply?". The planner, ``build``,
+``explain`` and the CLI only ever talk to backends through this protocol, and find them through
+:mod:`slogen.backends.registry`; optional behaviour is declared in :class:`Capabilities` rather
+than probed for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from slogen.errors import Problem
+    from slogen.plan.model import Change
+    from slogen.plan.outcome import ApplyReport
+    from slogen.plan.progress import Progress
+    from slogen.resources import LiveState, Resource
+    from slogen.spec.checks import Checker, Field
+    from slogen.spec.model import SLO, Project, Service
+    from slogen.spec.model import Target as TargetSettings
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend offers beyond the required stages, as data.
+
+    ``target_options`` maps each target type the backend supports to the settings keys that
+    type accepts in ``slogen.yaml`` (the loader checks them). ``immutable`` maps a resource kind to
+    the body fields that cannot change in place: a change there is planned as a replacement.
+    ``build_options`` names the ``build`` options that reach :meth:`Backend.files`.
+    ``needs_recipients``: alerts reach people only through the spec's notification block
+    (Datadog handles, SNS actions), so a severity without one is worth a warning; Prometheus
+    routes by labels in Alertmanager instead.
+    """
+
+    target_options: Mapping[str, tuple[str, ...]]
+    immutable: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    build_options: tuple[str, ...] = ()
+    needs_recipients: bool = False
+
+
+class Target(Protocol):
+    """One place a backend's resources live, made from the target's settings."""
+
+    name: str  # as plans show it: ``files:<dir>`` or the target type
+
+    def read_live(self, known: Sequence[Resource]) -> LiveState:
+        """The owned resources found at the target.
+
+        ``known`` are the resources the caller expects here (the desired ones while planning;
+        the desired and the planned-against live ones when a saved plan is checked), so a
+        target can tell where to look (e.g. which AWS regions) and how much to expect.
+        """
+        ...
+
+    def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
+        """Reasons a plan cannot be made (e.g. a file slogen does not own is in the way)."""
+        ...
+
+    def apply(
+        self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
+    ) -> ApplyReport:
+        """Carry out ``changes`` (in the planner's order); report every change's outcome.
+
+        Raises :class:`~slogen.errors.SlogenError` only when nothing could be attempted.
+        """
+        ...
+
+
+class Backend(Protocol):
+    """One monitoring system. Instances are stateless and cheap to import (no SDK loaded)."""
+
+    name: str
+    capabilities: Capabilities
+
+    def read_source(self, check: Checker, f: Field) -> object | None:
+        """The SLI source at ``indicator.<name>`` of an SLO (None after reporting errors)."""
+        ...
+
+    def read_notify(self, check: Checker, f: Field) -> object | None:
+        """Where a severity's alerts go, at ``alerting.<severity>.<name>`` (None after errors)."""
+        ...
+
+    def validate(self, project: Project, templates: str | None = None) -> list[Problem]:
+        """Every problem render or apply would hit, located in the spec files (``templates``:
+        the user's template overrides, whose output may run into a length limit)."""
+        ...
+
+    def render(self, project: Project, templates: str | None) -> list[Resource]:
+        """Desired resources for every SLO whose indicator names this backend."""
+        ...
+
+    def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
+        """File name -> text for ``slogen build`` and the files target."""
+        ...
+
+    def target(self, settings: TargetSettings) -> Target:
+        """The target described by ``settings`` (its type is one of ``target_options``)."""
+        ...
+
+    def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
+        """Tier id -> how this backend expresses the tier, for ``slogen explain``."""
+        ...
+
+    def plan_notes(self, project: Project) -> list[str]:
+        """Remarks worth showing with a plan (e.g. tiers expressed in a fallback form)."""
+        ...
+
+
+def uses(backend: str, slo: SLO) -> bool:
+    """Whether the SLO's indicator names ``backend``."""
+    return slo.indicator.source(backend) is not None
+
+
+def target_label(settings: TargetSettings) -> str:
+    """The name plans show for a target: ``files:<dir>`` or the target type."""
+    if settings.type == "files":
+        return f"files:{settings.option('dir', '')}"
+    return settings.type

@@ -1,0 +1,70 @@
+"""The Prometheus backend: recording rules and one alert per tier, one rule file per service.
+
+Modules: :mod:`.source` (the spec's ``indicator.prometheus`` and routing labels), :mod:`.checks`
+(PromQL and everything else validate must catch), :mod:`.render` (the rules), :mod:`.rulefiles`
+(the files they are written to), :mod:`.files` (the ``files`` target, with optional reload).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from slogen.backends.contract import Capabilities, target_label
+from slogen.backends.prometheus import source
+from slogen.backends.prometheus.render import base_window
+
+if TYPE_CHECKING:
+    from slogen.backends.contract import Target
+    from slogen.errors import Problem
+    from slogen.resources import Resource
+    from slogen.spec.checks import Checker, Field
+    from slogen.spec.model import SLO, Project, Service
+    from slogen.spec.model import Target as TargetSettings
+
+
+class PrometheusBackend:
+    name = "prometheus"
+    capabilities = Capabilities(
+        target_options={"files": ("dir", "reload_url", "format")},
+        build_options=("format",),
+    )
+
+    def read_source(self, check: Checker, f: Field) -> object | None:
+        return source.read_source(check, f)
+
+    def read_notify(self, check: Checker, f: Field) -> object | None:
+        return source.read_notify(check, f)
+
+    def validate(self, project: Project, templates: str | None = None) -> list[Problem]:
+        from slogen.backends.prometheus.checks import validate
+
+        return validate(project)
+
+    def render(self, project: Project, templates: str | None) -> list[Resource]:
+        from slogen.backends.prometheus.render import render
+
+        return render(project, target_label(project.target(self.name)), templates)
+
+    def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
+        from slogen.backends.prometheus.rulefiles import rule_files
+
+        return rule_files(list(resources), str(options.get("format") or "rules"))
+
+    def target(self, settings: TargetSettings) -> Target:
+        from slogen.backends.prometheus.files import RuleFilesTarget
+
+        return RuleFilesTarget(settings)
+
+    def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
+        from slogen.backends.prometheus.render import tier_forms
+
+        return tier_forms(service, slo)
+
+    def plan_notes(self, project: Project) -> list[str]:
+        return []
+
+
+BACKEND = PrometheusBackend()
+
+__all__ = ["BACKEND", "base_window"]

@@ -1,0 +1,200 @@
+"""The project settings file (``slogen.yaml``): policies, the default policy, and targets.
+
+Targets are checked against what each backend declares (:class:`~slogen.backends.contract.
+Capabilities.target_options`); option values are checked by what the option is (a URL, a list
+of regions, a rule-file format), whichever backend takes it.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from slogen.backends import registry
+from slogen.durations import format_duration
+from slogen.engine.burnrate import default_short_window
+from slogen.errors import did_you_mean
+from slogen.spec.checks import Checker, Field
+from slogen.spec.model import Policy, Target, Tier
+
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
+
+BUILTIN_POLICIES = {
+    "workbook": Policy(
+        "workbook",
+        (
+            Tier("page", Fraction(2, 100), 3600, 300),
+            Tier("page", Fraction(5, 100), 21600, 1800),
+            Tier("ticket", Fraction(10, 100), 259200, 21600),
+        ),
+    )
+}
+
+PROMETHEUS_FORMATS = ("rules", "prometheusrule")  # values of a target's `format` option
+
+
+def default_targets() -> tuple[Target, ...]:
+    """With no configuration, every backend is a directory of files under ``out/``."""
+    return tuple(Target(b, "files", (("dir", f"out/{b}"),)) for b in registry.NAMES)
+
+
+class SettingsReader:
+    def __init__(self, check: Checker):
+        self.check = check
+        self.broken: set[str] = set()  # policies defined but invalid (already reported)
+
+    def tier(self, f: Field) -> Tier | None:
+        fields = self.check.mapping(
+            f, ("severity", "budget", "long", "short"), ("severity", "budget", "long")
+        )
+        if fields is None:
+            return None
+        severity = (
+            self.check.name(fields["severity"], "a severity") if "severity" in fields else None
+        )
+        budget = self.check.percent(fields["budget"]) if "budget" in fields else None
+        long = self.check.duration(fields["long"], example="1h") if "long" in fields else None
+        short = None
+        if "short" in fields:
+            short = self.check.duration(fields["short"], example="5m")
+        elif long is not None:
+            short = default_short_window(long)
+        if long is not None and short is not None and short >= long:
+            where = fields.get("short", f)
+            self.check.problems.error(
+                where.loc,
+                where.path,
+                f"the short window ({format_duration(short)}) must be shorter than the long "
+                f"window ({format_duration(long)})",
+                "the Workbook uses a short window of 1/12 of the long one; omit 'short' for that",
+            )
+            return None
+        if None in (severity, budget, long, short):
+            return None
+        return Tier(severity, budget, long, short, f.loc)  # type: ignore[arg-type]
+
+    def policy(self, name: str, f: Field) -> Policy | None:
+        tiers: list[Tier] = []
+        ok = True
+        seen: dict[str, Field] = {}
+        for item in self.check.sequence(f, "a list of tiers", nonempty=True):
+            tier = self.tier(item)
+            if tier is None:
+                ok = False
+                continue
+            if tier.id in seen:
+                self.check.problems.error(
+                    item.loc,
+                    item.path,
+                    f"tier '{tier.id}' appears twice in policy '{name}' "
+                    f"(also at line {seen[tier.id].loc.line})",
+                    "tiers are identified by severity and long window; change one of them",
+                )
+                ok = False
+            seen[tier.id] = item
+            tiers.append(tier)
+        if not ok or not tiers:
+            return None
+        return Policy(name, tuple(tiers), f.loc)
+
+    def target(self, backend: str, f: Field) -> Target | None:
+        types = registry.get(backend).capabilities.target_options
+        if not isinstance(f.value, dict):
+            self.check.fail(f, "a mapping with a 'type' key, such as {type: files, dir: out}")
+            return None
+        type_field = Field(
+            f.value.get("type"), f.value.value_locs.get("type", f.loc), f"{f.path}.type"
+        )
+        if "type" not in f.value:
+            self.check.problems.error(
+                f.loc, type_field.path, "missing required key 'type'", "one of " + ", ".join(types)
+            )
+            return None
+        kind = self.check.choice(type_field, types)
+        if kind is None:
+            return None
+        fields = self.check.mapping(f, ("type", *types[kind]))
+        if fields is None:
+            return None
+        options: list[tuple[str, object]] = []
+        for key, value in fields.items():
+            if key == "type":
+                continue
+            if key == "format":
+                chosen = self.check.choice(value, PROMETHEUS_FORMATS)
+                if chosen:
+                    options.append((key, chosen))
+            elif key == "regions":
+                regions = self.check.string_list(
+                    value,
+                    "a list of AWS regions",
+                    lambda s: bool(REGION_RE.match(s)),
+                    "an AWS region such as eu-west-1",
+                )
+                if regions:
+                    options.append((key, tuple(sorted(set(regions)))))
+            elif key in ("reload_url", "host", "endpoint_url"):
+                url = self.check.string(value, "an http(s) URL")
+                if url and not re.match(r"^https?://", url):
+                    self.check.fail(value, "an http(s) URL such as http://127.0.0.1:9090")
+                elif url:
+                    options.append((key, url.rstrip("/")))
+            else:
+                text = self.check.string(value)
+                if text:
+                    options.append((key, text))
+        if kind == "files" and not any(k == "dir" for k, _ in options):
+            options.append(("dir", f"out/{backend}"))
+        return Target(backend, kind, tuple(sorted(options)), f.loc)
+
+    def read(self, f: Field) -> tuple[dict[str, Policy], str, tuple[Target, ...]]:
+        policies = dict(BUILTIN_POLICIES)
+        default = "workbook"
+        targets = {t.backend: t for t in default_targets()}
+        fields = self.check.mapping(
+            f, ("default_policy", "policies", "targets"), what="a mapping (the project settings)"
+        )
+        if fields is None:
+            return policies, default, tuple(targets.values())
+        if "policies" in fields:
+            pf = fields["policies"]
+            if isinstance(pf.value, dict):
+                for name, value in pf.value.items():
+                    key_field = Field(name, pf.value.key_locs[name], pf.child_path(name))
+                    if self.check.name(key_field, "a policy name") is None:
+                        continue
+                    policy = self.policy(
+                        name, Field(value, pf.value.value_locs[name], key_field.path)
+                    )
+                    if policy is not None:
+                        policies[name] = policy
+                    else:
+                        self.broken.add(name)
+            else:
+                self.check.fail(pf, "a mapping of policy names to lists of tiers")
+        if "default_policy" in fields:
+            df = fields["default_policy"]
+            name = self.check.name(df, "a policy name")
+            if name in self.broken:
+                pass  # its own errors say what is wrong with it
+            elif name is not None and name not in policies:
+                self.check.problems.error(
+                    df.loc,
+                    df.path,
+                    f"unknown policy '{name}'",
+                    did_you_mean(name, policies, listing="known policies")
+                    if len(policies) > 1
+                    else "define it under policies:",
+                )
+            elif name is not None:
+                default = name
+        if "targets" in fields:
+            tf = fields["targets"]
+            backends = self.check.mapping(
+                tf, registry.NAMES, what="a mapping of backend names to targets"
+            )
+            for backend, value in (backends or {}).items():
+                target = self.target(backend, value)
+                if target is not None:
+                    targets[backend] = target
+        return policies, default, tuple(targets[b] for b in registry.NAMES)

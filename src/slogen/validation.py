@@ -1,0 +1,82 @@
+"""The whole of ``slogen validate``: the loader's checks, then every backend's.
+
+``build``, ``plan`` and ``apply`` run exactly this before they render anything, so a project
+that validates never reaches a backend call that would reject it, and a project that does not
+validate changes nothing anywhere.
+
+Problems come back in one list, errors and warnings together. Warnings describe alerting that
+works but probably not as intended (an alert that notifies nobody); they never stop a command,
+unless ``--strict`` makes them errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slogen.backends import registry
+from slogen.backends.contract import uses
+from slogen.errors import Problem, Problems, SlogenError
+from slogen.spec.loader import load_project_with_warnings
+from slogen.spec.model import Project
+
+
+def _silent_tiers(project: Project) -> list[Problem]:
+    """Warn where a backend that delivers alerts to recipients has none for a severity."""
+    problems: list[Problem] = []
+    for backend in registry.backends():
+        if not backend.capabilities.needs_recipients:
+            continue
+        for service in project.services:
+            for index, slo in enumerate(service.slos):
+                if not uses(backend.name, slo):
+                    continue
+                for severity in slo.policy.severities:
+                    if slo.alerting.for_severity(severity).route(backend.name):
+                        continue
+                    problems.append(
+                        Problem(
+                            slo.location,
+                            f"slos[{index}].alerting.{severity}.{backend.name}",
+                            f"the {severity} alerts of this SLO in {backend.name} notify nobody",
+                            f"add recipients under alerting.{severity}.{backend.name}",
+                            severity="warning",
+                        )
+                    )
+    return problems
+
+
+def validate_project(project: Project, templates: str | None = None) -> Problems:
+    """Every backend's problems with an already loaded project (warnings included)."""
+    problems = Problems()
+    for backend in registry.backends():
+        problems.extend(backend.validate(project, templates))
+    problems.extend(_silent_tiers(project))
+    return problems
+
+
+def load_valid(
+    paths: list[str] | tuple[str, ...],
+    config: str | None = None,
+    strict: bool = False,
+    templates: str | None = None,
+) -> tuple[Project, Problems]:
+    """Load and validate; raise :class:`SlogenError` with every problem when any is an error
+    (with ``strict``, when there is any problem at all). Returns the project and its warnings."""
+    project, problems = load_project_with_warnings(paths, config)
+    problems.extend(validate_project(project, templates).items)
+    failing = problems.items if strict else problems.errors
+    if failing:
+        if strict:
+            problems = Problems([_as_error(p) for p in problems.items])
+        raise SlogenError(f"{len(failing)} error(s) in the specs", problems)
+    return project, problems
+
+
+def _as_error(problem: Problem) -> Problem:
+    if problem.severity == "error":
+        return problem
+    return Problem(problem.location, problem.path, problem.message, problem.hint)
+
+
+def default_paths(paths: tuple[str, ...] | list[str]) -> list[str]:
+    return list(paths) or [str(Path("specs"))]
