@@ -19,12 +19,23 @@ SPECS = ROOT / "specs"
 
 
 class BackendGolden:
-    """The golden files of one backend: ``render_module`` renders, ``files_module`` makes files."""
+    """The golden files of one backend: ``render_module`` renders, ``files_module`` makes files.
 
-    def __init__(self, backend: str, render_module: ModuleType, files_module: ModuleType) -> None:
+    Without modules, the backend's contract (``registry.get(backend)``) renders and makes the
+    files, whose names end in ``suffix``.
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        render_module: ModuleType | None = None,
+        files_module: ModuleType | None = None,
+        suffix: str = "",
+    ) -> None:
         self.backend = backend
         self.render_module = render_module
         self.files_module = files_module
+        self.suffix = suffix or getattr(files_module, "FILE_SUFFIX", "")
         self.directory = Path(__file__).resolve().parent / "golden" / backend
         self._rendered: dict[str, str] | None = None
 
@@ -32,6 +43,12 @@ class BackendGolden:
         """File name -> text for the example specs, rendered with the built-in templates."""
         if self._rendered is None:
             project = load_project([str(SPECS)])
+            if self.render_module is None or self.files_module is None:
+                from slogen.backends import registry
+
+                backend = registry.get(self.backend)
+                self._rendered = backend.files(backend.render(project, None), {})
+                return self._rendered
             target = project.target(self.backend)
             resources = self.render_module.render(project, target, None)
             self._rendered = self.files_module.files_for(resources)
@@ -41,7 +58,7 @@ class BackendGolden:
         """Rewrite tests/golden/<backend>/ (stale files removed); return the paths written."""
         self.directory.mkdir(parents=True, exist_ok=True)
         files = self.rendered()
-        for stale in self.directory.glob(f"*{self.files_module.FILE_SUFFIX}"):
+        for stale in self.directory.glob(f"*{self.suffix}"):
             if stale.name not in files:
                 stale.unlink()
         written = []

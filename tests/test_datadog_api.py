@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from slogen.backends import datadog_api
+from slogen.backends.datadog.api import client as dd_client
+from slogen.backends.datadog.api import read as dd_read
 from tests.cli import Result, run
 from tests.conftest import SPECS
 from tests.fakes.datadog_api import FakeDatadog
@@ -84,7 +85,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> Iterat
     # Retries stay bounded and fast in tests; test_rate_limit_reset_decides_the_sleep checks
     # the real delay computation.
     monkeypatch.setattr(
-        datadog_api, "RETRY", datadog_api.RetryPolicy(attempts=8, max_sleep=0.02, backoff=0.005)
+        dd_client, "RETRY", dd_client.RetryPolicy(attempts=8, max_sleep=0.02, backoff=0.005)
     )
     specs = tmp_path / "specs"
     shutil.copytree(SPECS, specs)
@@ -235,14 +236,20 @@ def test_a_type_change_is_a_replacement_and_repoints_composites(env: Env) -> Non
     assert env.owned()["checkout/latency/page-1h"]["type"] == "slo alert"
 
 
+def _retype_child(env: Env, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Give the composite child ``key`` another type by hand (Datadog cannot, but an import
+    can), so the next plan replaces it; returns the child and its composite as they were."""
+    child = env.owned()[key]
+    composite = env.owned()[key.rsplit("/", 1)[0]]
+    with env.fake.lock:
+        env.fake.monitors[child["id"]]["type"] = "log alert"
+    return child, composite
+
+
 def test_replacing_a_child_repoints_the_unchanged_composite(env: Env) -> None:
     applied(env)
     key = "checkout/latency/ticket-3d/long"
-    child = env.owned()[key]
-    composite = env.owned()["checkout/latency/ticket-3d"]
-    # someone turned the child into another type by hand (Datadog cannot, but an import can)
-    with env.fake.lock:
-        env.fake.monitors[child["id"]]["type"] = "log alert"
+    child, composite = _retype_child(env, key)
     result = env.plan()
     assert f"-/+ monitor {key}" in result.stdout
     assert "~ monitor checkout/latency/ticket-3d\n" not in result.stdout
@@ -295,8 +302,8 @@ def test_5xx_converge(env: Env) -> None:
 
 def test_rate_limit_reset_decides_the_sleep(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(datadog_api.time, "sleep", slept.append)
-    monkeypatch.setattr(datadog_api, "RETRY", datadog_api.RetryPolicy(max_sleep=4))
+    monkeypatch.setattr(dd_client.time, "sleep", slept.append)
+    monkeypatch.setattr(dd_client, "RETRY", dd_client.RetryPolicy(max_sleep=4))
     env.fake.inject(429, count=1, duplicate_reset_header=True, reset_seconds=3)
     env.fake.inject(429, count=1, reset_seconds=60)
     env.plan()
@@ -313,7 +320,7 @@ def test_retries_are_bounded(env: Env) -> None:
     assert "HTTP 503: Service Unavailable" in result.stderr
     assert "Traceback" not in result.output
     # each of the two list calls gave up after its attempts
-    assert env.fake.pending_injections == 100 - 2 * datadog_api.RETRY.attempts
+    assert env.fake.pending_injections == 100 - 2 * dd_client.RETRY.attempts
 
 
 def _fail_after(fake: FakeDatadog, requests: int) -> None:
@@ -354,17 +361,26 @@ def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(env: En
     assert "No changes." in env.plan().stdout
 
 
+def _refuse_posts(fake: FakeDatadog, path: str, needle: bytes, error: str) -> Any:
+    """Make the fake answer 400 ``error`` to every POST to ``path`` whose body holds ``needle``;
+    returns the original handler, to restore it."""
+    original = fake._handle
+
+    def handle(method: str, at: str, headers: Any, raw: bytes):
+        if method == "POST" and at == path and needle in raw:
+            return 400, {"errors": [error]}, []
+        return original(method, at, headers, raw)
+
+    fake._handle = handle  # type: ignore[method-assign]
+    return original
+
+
 def test_failures_skip_dependants_and_keep_independent_work(env: Env) -> None:
     # Datadog refuses every slo alert: the burn-rate monitors fail, composites that use them
     # are not attempted, everything else is created.
-    original = env.fake._handle
-
-    def handle(method: str, path: str, headers: Any, raw: bytes):
-        if method == "POST" and path == "/api/v1/monitor" and b'"slo alert"' in raw:
-            return 400, {"errors": ["burn rate alerts are disabled for this org"]}, []
-        return original(method, path, headers, raw)
-
-    env.fake._handle = handle  # type: ignore[method-assign]
+    original = _refuse_posts(
+        env.fake, "/api/v1/monitor", b'"slo alert"', "burn rate alerts are disabled for this org"
+    )
     result = env.apply(exit_code=1)
     assert "burn rate alerts are disabled for this org" in result.stderr
     assert "not attempted  + datadog.monitor.checkout/availability/page-1h\n" in result.stderr
@@ -457,8 +473,8 @@ def test_paging_reads_every_owned_monitor(env: Env, expected: int, requests: int
         {"name": "other", "type": "metric alert", "query": "avg(last_5m):a{*} > 1"}
     )
     target = Target("datadog", "api", (("host", env.fake.url),))
-    with datadog_api.Client(target) as client:
-        monitors = client.list_owned_monitors(expected)
+    with dd_client.Client(target) as client:
+        monitors = dd_read.list_owned_monitors(client, expected)
         assert client.requests == requests  # pages 0-2 (the last one short), or guessed pages
     assert sorted(m["name"] for m in monitors) == sorted(f"m{i}" for i in range(2100))
 
@@ -479,3 +495,108 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_duplicated(env: Env) -> N
     env.fake._handle = original  # type: ignore[method-assign]
     assert len(env.fake.monitors) == EXAMPLE_OBJECTS["monitors"]  # no duplicates
     assert "No changes." in env.plan().stdout
+
+
+# -- the API target through the shared executor, without the CLI -----------------------------------
+
+
+def _target_plan(env: Env) -> tuple[Any, list[Any], list[Any]]:
+    """(the API target, ordered changes, desired) for the env's specs, as the planner makes them."""
+    from slogen.backends import registry
+    from slogen.plan.diff import diff
+    from slogen.plan.planner import ordered
+    from slogen.spec.loader import load_project
+
+    backend = registry.get("datadog")
+    project = load_project([str(env.specs)])
+    desired = backend.render(project, None)
+    target = backend.target(project.target("datadog"))
+    live = target.read_live(desired)
+    plan = diff(desired, live.resources, backend.capabilities.immutable)
+    return target, ordered(plan.changes), desired
+
+
+def _outcomes(report: Any) -> dict[str, tuple[str, str]]:
+    return {o.change.address: (o.status, o.error) for o in report.outcomes}
+
+
+def test_target_replacement_creates_first_then_repoints_then_deletes(env: Env) -> None:
+    from slogen.plan.model import REPLACE
+    from slogen.plan.progress import Progress
+
+    applied(env)
+    key = "checkout/latency/ticket-3d/short"
+    old, composite = _retype_child(env, key)
+    target, changes, desired = _target_plan(env)
+    assert [(c.action, c.resource.key) for c in changes] == [(REPLACE, key)]
+    start = len(env.fake.requests)
+    report = target.apply(changes, desired, Progress(0, quiet=True))
+    assert _outcomes(report) == {f"datadog.monitor.{key}": ("done", "")}
+    assert report.ok and report.notes[-1].startswith("Datadog: ")
+    calls = [(m, p.split("?")[0]) for m, p in env.gets_since(start)]
+    # read ids, create the new child, re-point the composite, then delete the old child
+    assert calls[-3:] == [
+        ("POST", "/api/v1/monitor"),
+        ("PUT", f"/api/v1/monitor/{composite['id']}"),
+        ("DELETE", f"/api/v1/monitor/{old['id']}"),
+    ]
+    new = env.owned()[key]
+    assert str(new["id"]) in env.fake.monitors[composite["id"]]["query"]
+    assert str(old["id"]) not in env.fake.monitors[composite["id"]]["query"]
+
+
+def test_target_failure_leaves_dependants_not_attempted(env: Env) -> None:
+    from slogen.plan.progress import Progress
+
+    _refuse_posts(env.fake, "/api/v1/slo", b"checkout/latency", "SLO quota reached")
+    target, changes, desired = _target_plan(env)
+    report = target.apply(changes, desired, Progress(0, quiet=True))
+    outcomes = _outcomes(report)
+    assert outcomes["datadog.slo.checkout/latency"] == (
+        "failed",
+        "creating SLO checkout/latency: HTTP 400: SLO quota reached",
+    )
+    # the burn-rate monitors on that SLO are not attempted, nor is anything above them
+    assert outcomes["datadog.monitor.checkout/latency/page-1h"] == ("not attempted", "")
+    assert outcomes["datadog.monitor.checkout/latency/page-6h"] == ("not attempted", "")
+    # independent work went on: the metric composite of the same SLO was made
+    assert outcomes["datadog.monitor.checkout/latency/ticket-3d"] == ("done", "")
+    assert outcomes["datadog.slo.checkout/availability"] == ("done", "")
+    assert len(outcomes) == len(changes)
+    assert "checkout/latency/page-1h" not in env.owned()
+
+
+def test_target_refuses_a_body_naming_an_object_that_is_nowhere(env: Env) -> None:
+    from slogen.plan.model import CREATE
+    from slogen.plan.progress import Progress
+
+    target, changes, desired = _target_plan(env)
+    # only the burn-rate monitor, not the SLO it names: refused before any write
+    lone = [
+        c for c in changes if c.action == CREATE and c.resource.key == "checkout/latency/page-1h"
+    ]
+    start = len(env.fake.requests)
+    report = target.apply(lone, desired, Progress(0, quiet=True))
+    assert _outcomes(report) == {
+        "datadog.monitor.checkout/latency/page-1h": (
+            "failed",
+            "references slo checkout/latency, which does not exist",
+        )
+    }
+    assert [m for m, _ in env.gets_since(start)] == ["GET", "GET"]  # the id reads only
+
+
+def test_target_delete_of_an_object_already_gone_is_done(env: Env) -> None:
+    from slogen.plan.model import DELETE
+    from slogen.plan.progress import Progress
+
+    applied(env)
+    (env.specs / "search.yaml").unlink()
+    target, changes, desired = _target_plan(env)
+    assert changes and all(c.action == DELETE for c in changes)
+    gone = changes[0].resource
+    with env.fake.lock:
+        del env.fake.monitors[int(str(gone.live_id))]
+    report = target.apply(changes, desired, Progress(0, quiet=True))
+    assert report.ok and report.count("done") == len(changes)
+    assert not [k for k in env.owned() if k.startswith("search/")]

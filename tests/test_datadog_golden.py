@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import pytest
 
-from slogen.backends import datadog, datadog_files
+from slogen.backends.datadog.files import FILE_SUFFIX
 from tests.backend_golden import BackendGolden
 
-GOLDEN_FILES = BackendGolden("datadog", datadog, datadog_files)
+GOLDEN_FILES = BackendGolden("datadog", suffix=FILE_SUFFIX)
 GOLDEN = GOLDEN_FILES.directory
 rendered = GOLDEN_FILES.rendered
 regenerate = GOLDEN_FILES.regenerate
 
 
 def test_golden_files_cover_every_service() -> None:
-    assert sorted(p.name for p in GOLDEN.glob(f"*{datadog_files.FILE_SUFFIX}")) == sorted(
-        rendered()
-    ), "golden files are missing or stale; run: python -m tests.test_datadog_golden --regen"
+    assert sorted(p.name for p in GOLDEN.glob(f"*{FILE_SUFFIX}")) == sorted(rendered()), (
+        "golden files are missing or stale; run: python -m tests.test_datadog_golden --regen"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(rendered()))

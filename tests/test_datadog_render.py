@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from slogen.backends import datadog as dd
-from slogen.backends import datadog_api
-from slogen.errors import SlogenError
+from slogen.backends.datadog import BACKEND, normalise
+from slogen.backends.datadog import forms as dd_forms
+from slogen.backends.datadog import render as dd_render
+from slogen.backends.datadog.api import client as dd_client
+from slogen.backends.datadog.api import read as dd_read
 from slogen.spec.loader import load_project
 from tests.cli import run
 from tests.conftest import SPECS
@@ -21,7 +23,7 @@ from tests.conftest import SPECS
 
 def example_resources() -> dict[str, dict]:
     project = load_project([str(SPECS)])
-    return {f"{r.kind} {r.key}": r for r in dd.render(project, project.target("datadog"), None)}
+    return {f"{r.kind} {r.key}": r for r in BACKEND.render(project, None)}
 
 
 def write_spec(directory: Path, body: str, config: str = "") -> Path:
@@ -62,24 +64,25 @@ def shop(tmp_path: Path, objective: str = "99.9", window: str = "30d", config: s
 def test_forms_of_the_example_specs() -> None:
     project = load_project([str(SPECS)])
     forms = {
-        (s.name, o.name): {tf.math.id: tf.form for tf in dd.tier_plan(o)} for s, o in project.slos()
+        (s.name, o.name): {tf.math.id: tf.form for tf in dd_forms.tier_plan(o)}
+        for s, o in project.slos()
     }
     # min_events needs a guard a burn-rate monitor cannot carry: composite of burn + events
     assert forms[("checkout", "availability")] == {
-        "page-1h": dd.BURN_RATE_GUARD,
-        "page-6h": dd.BURN_RATE_GUARD,
-        "ticket-3d": dd.METRIC_COMPOSITE,  # 3d > 48h
+        "page-1h": dd_forms.BURN_RATE_GUARD,
+        "page-6h": dd_forms.BURN_RATE_GUARD,
+        "ticket-3d": dd_forms.METRIC_COMPOSITE,  # 3d > 48h
     }
     assert forms[("checkout", "latency")] == {
-        "page-1h": dd.BURN_RATE,
-        "page-6h": dd.BURN_RATE,
-        "ticket-3d": dd.METRIC_COMPOSITE,
+        "page-1h": dd_forms.BURN_RATE,
+        "page-6h": dd_forms.BURN_RATE,
+        "ticket-3d": dd_forms.METRIC_COMPOSITE,
     }
     # 28d is not a Datadog SLO timeframe: no SLO object, metric monitors for every tier
-    assert set(forms[("search", "availability")].values()) == {dd.METRIC_COMPOSITE}
+    assert set(forms[("search", "availability")].values()) == {dd_forms.METRIC_COMPOSITE}
     assert forms[("billing-worker", "freshness")] == {
-        "ticket-6h": dd.BURN_RATE_GUARD,
-        "ticket-3d": dd.METRIC_COMPOSITE,
+        "ticket-6h": dd_forms.BURN_RATE_GUARD,
+        "ticket-3d": dd_forms.METRIC_COMPOSITE,
     }
 
 
@@ -177,7 +180,7 @@ def test_no_slo_object_for_other_windows_and_a_plan_note() -> None:
     res = example_resources()
     assert "slo search/availability" not in res
     project = load_project([str(SPECS)])
-    notes = dd.plan_notes(project)
+    notes = BACKEND.plan_notes(project)
     assert any("search/query-latency, search/availability: window 4w" in n for n in notes)
     assert any(
         "tier ticket-3d uses two metric monitors (sum(last_72h) and sum(last_6h))" in n
@@ -187,7 +190,7 @@ def test_no_slo_object_for_other_windows_and_a_plan_note() -> None:
 
 def test_tags_are_lower_case_and_datadog_safe(tmp_path: Path) -> None:
     project = load_project([str(shop(tmp_path))])
-    tags = dd.render(project, project.target("datadog"))[0].body["tags"]
+    tags = BACKEND.render(project, None)[0].body["tags"]
     assert "team:web-team" in tags and "region:eu_west" in tags
     assert tags == sorted(tags)
 
@@ -202,11 +205,11 @@ def test_other_long_windows_fall_back_and_say_why(tmp_path: Path) -> None:
     """
     project = load_project([str(shop(tmp_path, config=config))])
     service, slo = next(project.slos())
-    forms = {tf.math.id: tf for tf in dd.tier_plan(slo)}
-    assert forms["page-1h30m"].form == dd.METRIC_COMPOSITE
+    forms = {tf.math.id: tf for tf in dd_forms.tier_plan(slo)}
+    assert forms["page-1h30m"].form == dd_forms.METRIC_COMPOSITE
     assert "not a whole number of hours" in forms["page-1h30m"].reason
     assert "shorter than the 1h minimum" in forms["ticket-30m"].reason
-    texts = dd.tier_forms(service, slo)
+    texts = BACKEND.tier_forms(service, slo)
     assert "last_90m" in texts["page-1h30m"] and "not a burn-rate monitor" in texts["page-1h30m"]
 
 
@@ -231,9 +234,8 @@ def test_windows_a_metric_monitor_cannot_take_are_errors(tmp_path: Path) -> None
     default_policy: slow
     """
     project = load_project([str(shop(tmp_path, window="90d", config=config))])
-    with pytest.raises(SlogenError) as err:
-        dd.render(project, project.target("datadog"))
-    (problem,) = err.value.problems.errors
+    (problem,) = BACKEND.validate(project)
+    assert problem.severity == "error"
     assert problem.path == "slos[0].alerting.policy"
     assert "long window 2w" in problem.message and "up to one week" in problem.message
     assert problem.location.line == 5
@@ -241,8 +243,40 @@ def test_windows_a_metric_monitor_cannot_take_are_errors(tmp_path: Path) -> None
 
 def test_decimals_only_matter_when_there_is_an_slo_object(tmp_path: Path) -> None:
     project = load_project([str(shop(tmp_path, objective="99.9995", window="28d"))])
-    kinds = {r.kind for r in dd.render(project, project.target("datadog"))}
+    assert BACKEND.validate(project) == []
+    kinds = {r.kind for r in BACKEND.render(project, None)}
     assert kinds == {"monitor"}
+
+
+def test_render_rejects_nothing_that_validate_reports(tmp_path: Path) -> None:
+    """validate is complete: render of an invalid project still renders (the CLI stops first)."""
+    project = load_project([str(shop(tmp_path, objective="99.9995"))])
+    (problem,) = BACKEND.validate(project)
+    assert problem.path == "slos[0].objective"
+    assert "at most 3 decimal places, found 99.9995" in problem.message
+    assert "round the objective" in problem.hint
+    assert {r.kind for r in BACKEND.render(project, None)} == {"slo", "monitor"}
+
+
+def test_queries_may_not_contain_symbols(tmp_path: Path) -> None:
+    specs = write_spec(
+        tmp_path / "specs",
+        SPEC.format(objective="99.9", window="30d").replace(
+            "sum:shop.errors{env:prod}", "sum:shop.errors{env:${monitor:x}}"
+        ),
+    )
+    project = load_project([str(specs)])
+    (problem,) = BACKEND.validate(project)
+    assert problem.path == "slos[0].indicator.datadog.errors"
+    assert "may not contain '${...}'" in problem.message
+
+
+def test_long_tags_are_errors(tmp_path: Path) -> None:
+    specs = write_spec(tmp_path / "specs", SPEC.format(objective="99.9", window="30d"))
+    text = (specs / "svc.yaml").read_text().replace("Region: eu west", "Region: " + "x" * 200)
+    (specs / "svc.yaml").write_text(text)
+    (problem,) = BACKEND.validate(load_project([str(specs)]))
+    assert problem.path == "slos[0]" and "longer than 200 characters" in problem.message
 
 
 # -- normal form ----------------------------------------------------------------------------------
@@ -272,7 +306,7 @@ def test_normalise_monitor_drops_server_fields_and_defaults() -> None:
             "silenced": {"*": None},
         },
     }
-    assert dd.normalise_monitor_body(live) == desired
+    assert normalise.normalise_monitor_body(live) == desired
 
 
 def test_normalise_slo_keeps_managed_fields_only() -> None:
@@ -289,7 +323,7 @@ def test_normalise_slo_keeps_managed_fields_only() -> None:
         "target_threshold": 99.0,
         "thresholds": [{"timeframe": "30d", "target": 99.0, "target_display": "99."}],
     }
-    assert dd.normalise_slo_body(live) == desired
+    assert normalise.normalise_slo_body(live) == desired
 
 
 @pytest.mark.parametrize(
@@ -304,7 +338,7 @@ def test_normalise_slo_keeps_managed_fields_only() -> None:
     ],
 )
 def test_ownership_needs_both_tags(tags: list[str], key: str | None) -> None:
-    assert dd.ownership(tags) == key
+    assert normalise.ownership(tags) == key
 
 
 @pytest.mark.parametrize(
@@ -319,14 +353,38 @@ def test_ownership_needs_both_tags(tags: list[str], key: str | None) -> None:
     ],
 )
 def test_parse_reset(headers: dict | None, seconds: float | None) -> None:
-    assert datadog_api.parse_reset(headers) == seconds
+    assert dd_client.parse_reset(headers) == seconds
 
 
 def test_retry_delay_honours_reset_and_is_capped() -> None:
-    policy = datadog_api.RetryPolicy(max_sleep=10, backoff=0.5)
+    policy = dd_client.RetryPolicy(max_sleep=10, backoff=0.5)
     assert 3 <= policy.delay(429, {"X-RateLimit-Reset": "3, 3"}, 0) <= 3.2
     assert policy.delay(429, {"X-RateLimit-Reset": "3600"}, 0) == 10
     assert 2 <= policy.delay(503, {}, 2) <= 2.2  # 0.5 * 2**2, plus a little jitter
+
+
+def test_retry_delay_gives_up_on_other_answers_and_after_the_attempts() -> None:
+    policy = dd_client.RetryPolicy(attempts=3, max_sleep=10, backoff=0.5)
+    assert policy.retry_delay(400, {"X-RateLimit-Reset": "1"}, 0) is None
+    assert policy.retry_delay(404, {}, 0) is None
+    assert 1 <= (policy.retry_delay(429, {"X-RateLimit-Reset": "1"}, 1) or 0) <= 1.2
+    assert policy.retry_delay(503, {}, 2) is None  # the third call was the last
+
+
+def test_naming_the_backend_loads_no_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from slogen.backends.datadog import BACKEND\n"
+        "from slogen.spec.model import Target\n"
+        "BACKEND.target(Target('datadog', 'files', (('dir', 'out'),)))\n"
+        "import slogen.backends.datadog.api\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('datadog_api_client', 'urllib3'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # -- the files target -----------------------------------------------------------------------------
@@ -375,23 +433,28 @@ def test_rendered_bodies_are_already_in_normal_form() -> None:
     """Live objects are normalised before diffing; desired ones must need no normalising."""
     for res in example_resources().values():
         if res.kind == "monitor":
-            assert dd.normalise_monitor_body(res.body) == res.body, res.key
+            assert normalise.normalise_monitor_body(res.body) == res.body, res.key
         else:
-            assert dd.normalise_slo_body(res.body) == res.body, res.key
+            assert normalise.normalise_slo_body(res.body) == res.body, res.key
 
 
 def test_cached_templates_tidy_like_the_shared_renderer() -> None:
     from slogen import templating
 
-    context = dict(dd.slo_context(*next(iter(load_project([str(SPECS)]).slos()))), key="k")
+    context = dict(dd_render.slo_context(*next(iter(load_project([str(SPECS)]).slos()))), key="k")
     for name in ("datadog/slo_description.md.j2", "datadog/slo_name.txt.j2"):
-        assert dd._text_from(name, None, **context) == templating.render(name, None, **context)
+        assert dd_render.text_from(name, None, **context) == templating.render(
+            name, None, **context
+        )
 
 
 def test_expected_monitors_matches_what_render_makes() -> None:
     project = load_project([str(SPECS)])
-    monitors = [r for r in dd.render(project, project.target("datadog")) if r.kind == "monitor"]
-    assert dd.expected_monitors(project) == len(monitors)
+    resources = BACKEND.render(project, None)
+    monitors = [r for r in resources if r.kind == "monitor"]
+    assert dd_read.expected_monitors(resources) == len(monitors)
+    # a saved plan is checked with desired and live copies: each key counts once
+    assert dd_read.expected_monitors(resources + monitors) == len(monitors)
 
 
 def test_endpoint_and_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -400,11 +463,11 @@ def test_endpoint_and_keys_come_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DD_API_KEY", "a" * 32)
     monkeypatch.setenv("DD_APPLICATION_KEY", "b" * 40)  # the other accepted name
     monkeypatch.setenv("DD_SITE", "datadoghq.eu")
-    assert datadog_api.settings(Target("datadog", "api")).host == "https://api.datadoghq.eu"
+    assert dd_client.settings(Target("datadog", "api")).host == "https://api.datadoghq.eu"
     monkeypatch.setenv("DD_SITE", "https://api.us5.datadoghq.com/")
-    assert datadog_api.settings(Target("datadog", "api")).host == "https://api.us5.datadoghq.com"
+    assert dd_client.settings(Target("datadog", "api")).host == "https://api.us5.datadoghq.com"
     monkeypatch.delenv("DD_SITE")
-    assert datadog_api.settings(Target("datadog", "api")).host == "https://api.datadoghq.com"
+    assert dd_client.settings(Target("datadog", "api")).host == "https://api.datadoghq.com"
     with_host = Target("datadog", "api", (("host", "http://127.0.0.1:1234"),))
-    assert datadog_api.settings(with_host).host == "http://127.0.0.1:1234"
-    assert datadog_api.settings(with_host).app_key == "b" * 40
+    assert dd_client.settings(with_host).host == "http://127.0.0.1:1234"
+    assert dd_client.settings(with_host).app_key == "b" * 40

@@ -5,7 +5,7 @@ what Datadog would get, and the files are what a team can review or feed to othe
 file holds the service's desired resources exactly as the API target would send them (with
 symbolic ``${slo:...}`` / ``${monitor:...}`` references in place of ids) and carries the marker
 ``"managed-by": "slogen"``. slogen reads back only files with that marker and never writes over
-or deletes any other file.
+or deletes any other file. The directory handling is the shared :mod:`slogen.backends.filestore`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from slogen.backends import datadog as render_mod
 from slogen.backends import filestore
+from slogen.backends.datadog.facts import BACKEND, references
 from slogen.resources import Resource
 
 FILE_SUFFIX = ".datadog.json"
-FORMAT_VERSION = filestore.FORMAT_VERSION
-
-is_owned = filestore.is_owned
 
 
 def file_text(service: str, resources: list[Resource]) -> str:
@@ -30,19 +27,19 @@ def file_text(service: str, resources: list[Resource]) -> str:
 
 
 def resources_from(data: dict[str, Any], path: Path, tname: str) -> list[Resource]:
-    """The resources of one owned file, in the shape :func:`render_mod.render` makes."""
+    """The resources of one owned file, in the shape render makes (file path as live id)."""
     out = []
     try:
         for item in data["resources"]:
             body = item["body"]
             out.append(
                 Resource(
-                    render_mod.BACKEND,
+                    BACKEND,
                     tname,
                     str(item["kind"]),
                     str(item["key"]),
                     body,
-                    render_mod.references(body),
+                    references(body),
                     live_id=str(path),
                 )
             )
@@ -51,15 +48,5 @@ def resources_from(data: dict[str, Any], path: Path, tname: str) -> list[Resourc
     return out
 
 
-TARGET = filestore.JsonFiles(
-    backend="datadog",
-    suffix=FILE_SUFFIX,
-    target_name=render_mod.target_name,
-    text_of=file_text,
-    resources_of=resources_from,
-)
-file_name = TARGET.file_name
-files_for = TARGET.files_for
-read_live = TARGET.read_live
-conflicts = TARGET.conflicts
-apply = TARGET.apply
+STORE = filestore.JsonFiles(BACKEND, FILE_SUFFIX, file_text, resources_from)
+files_for = STORE.files_for  # file name -> text, one file per service

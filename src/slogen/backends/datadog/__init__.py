@@ -1,0 +1,60 @@
+"""Datadog: a metric-based SLO object per SLO and one alert per policy tier.
+
+The package, by stage: :mod:`.source` (the ``datadog`` indicator and handles in specs),
+:mod:`.facts` (Datadog's documented limits), :mod:`.forms` (how each tier is expressed),
+:mod:`.checks` (every check, before anything is rendered), :mod:`.render` (desired
+resources), :mod:`.normalise` (the comparison form of live objects), :mod:`.files` (the
+``files`` target) and :mod:`.api` (the ``api`` target, the only place datadog-api-client is
+imported, and only when it is used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from slogen.backends.contract import Capabilities, Target
+from slogen.backends.datadog.checks import validate
+from slogen.backends.datadog.files import STORE
+from slogen.backends.datadog.forms import plan_notes, tier_forms
+from slogen.backends.datadog.render import render as render_resources
+from slogen.backends.datadog.source import read_notify, read_source
+from slogen.errors import Problem
+from slogen.resources import Resource
+from slogen.spec.model import Project
+from slogen.spec.model import Target as TargetSettings
+
+
+class DatadogBackend:
+    """The Datadog backend behind :class:`slogen.backends.contract.Backend`."""
+
+    name = "datadog"
+    capabilities = Capabilities(
+        target_options={"files": ("dir",), "api": ("host",)},
+        immutable={"monitor": frozenset({"type"})},  # a monitor cannot change its type
+        needs_recipients=True,  # a monitor notifies only the @handles in its message
+    )
+
+    # stages that are plain functions of the package's modules
+    read_source = staticmethod(read_source)
+    read_notify = staticmethod(read_notify)
+    tier_forms = staticmethod(tier_forms)
+    plan_notes = staticmethod(plan_notes)
+
+    def validate(self, project: Project, templates: str | None = None) -> list[Problem]:
+        return validate(project)
+
+    def render(self, project: Project, templates: str | None) -> list[Resource]:
+        return render_resources(project, templates)
+
+    def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
+        return STORE.files_for(resources)
+
+    def target(self, settings: TargetSettings) -> Target:
+        if settings.type == "api":  # imported here: only the API target uses the Datadog client
+            from slogen.backends.datadog.api import ApiTarget
+
+            return ApiTarget(settings)
+        return STORE.target(settings)  # "files", the only other type the loader accepts
+
+
+BACKEND = DatadogBackend()
