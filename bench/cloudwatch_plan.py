@@ -130,17 +130,19 @@ def seed(specs: Path, account_id: str) -> dict[str, int]:
     )
     from tests.fakes import cloudwatch as fake_module
 
-    from slogen.backends import cloudwatch as cw
+    from slogen.backends import registry
+    from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, rule_references
+    from slogen.backends.cloudwatch.normalise import request_of
     from slogen.spec.loader import load_project
 
     project = load_project([str(specs)])
-    resources = cw.render(project, project.target("cloudwatch"))
+    resources = registry.get("cloudwatch").render(project, None)
     counts: Counter[str] = Counter()
     # children first, as PutCompositeAlarm needs them
-    for res in sorted(resources, key=lambda r: r.kind == cw.COMPOSITE_ALARM):
+    for res in sorted(resources, key=lambda r: r.kind == COMPOSITE_ALARM):
         region = res.body["Region"]
         backend = cloudwatch_backends[account_id][region]
-        request = cw.request_of(res.body)
+        request = request_of(res.body)
         common: dict[str, Any] = {
             "name": request["AlarmName"],
             "namespace": None,
@@ -155,7 +157,7 @@ def seed(specs: Path, account_id: str) -> dict[str, int]:
             "actions_enabled": request["ActionsEnabled"],
             "tags": request["Tags"],
         }
-        if res.kind == cw.COMPOSITE_ALARM:
+        if res.kind == COMPOSITE_ALARM:
             alarm = backend.put_metric_alarm(
                 comparison_operator=None,
                 evaluation_periods=None,
@@ -164,7 +166,7 @@ def seed(specs: Path, account_id: str) -> dict[str, int]:
                 **common,
             )
             alarm.slogen_children = [  # what the fake's PutCompositeAlarm records
-                name for name in cw.rule_references(request["AlarmRule"])
+                name for name in rule_references(request["AlarmRule"])
             ]
         else:
             queries = []

@@ -24,7 +24,11 @@ import pytest
 from botocore.retries.bucket import TokenBucket
 from botocore.retries.standard import ExponentialBackoff
 
-from slogen.backends import cloudwatch_api
+import slogen.backends.cloudwatch.aws as cloudwatch_aws
+import slogen.backends.cloudwatch.limits as cloudwatch_limits
+import slogen.backends.cloudwatch.read as cloudwatch_read
+from slogen.backends.cloudwatch import names
+from slogen.plan.executor import RateLimiter
 from slogen.plan.progress import Progress
 from tests.cli import Result, run
 from tests.conftest import SPECS
@@ -120,7 +124,7 @@ def env(
     in_tmp: Path,
 ) -> Env:
     server.reset()
-    monkeypatch.setattr(cloudwatch_api, "TPS", {})
+    monkeypatch.setattr(cloudwatch_limits, "TPS", {})
     # Short settings: botocore's backoff after a throttle starts at up to 1 s, and adaptive
     # mode's rate limiter may drop a fresh client to 0.5 requests/s after one; both are
     # scaled up here so that the tests stay fast (the logic stays botocore's).
@@ -344,8 +348,8 @@ def test_a_failure_skips_its_dependants_and_the_next_plan_shows_the_rest(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (env.specs / "search.yaml").unlink()  # one region: one worker, so the order is fixed
-    monkeypatch.setattr(cloudwatch_api, "WORKERS", 1)
-    monkeypatch.setattr(cloudwatch_api, "WRITE_RETRIES", 1)
+    monkeypatch.setattr(cloudwatch_aws, "WORKERS", 1)
+    monkeypatch.setattr(cloudwatch_aws, "WRITE_RETRIES", 1)
     env.fake.inject_throttling(2, ["PutMetricAlarm"])  # both attempts of the first call
     result = env.apply(exit_code=1)
     assert "Apply incomplete: 22 done, 1 failed, 1 not attempted." in result.stderr
@@ -409,13 +413,13 @@ def test_alarms_the_tagging_api_has_not_listed_yet_are_checked_one_by_one(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env.apply()
-    listing = cloudwatch_api.owned_tags
+    listing = cloudwatch_read.owned_tags
 
     def lagging(aws: Any, region: str) -> dict[str, dict[str, str]]:
         found = listing(aws, region)
         return {arn: tags for arn, tags in found.items() if "/checkout/latency/" not in arn}
 
-    monkeypatch.setattr(cloudwatch_api, "owned_tags", lagging)
+    monkeypatch.setattr(cloudwatch_read, "owned_tags", lagging)
     env.fake.calls.clear()
     plan = env.plan()
     assert "No changes." in plan.stdout
@@ -477,7 +481,7 @@ def test_no_region_to_read_needs_no_credentials(env: Env, monkeypatch: pytest.Mo
 
 
 def test_the_rate_limiter_spaces_calls_per_region_and_operation() -> None:
-    limiter = cloudwatch_api.RateLimiter({"PutMetricAlarm": 20.0})
+    limiter = RateLimiter({"PutMetricAlarm": 20.0})
     stamps: list[float] = []
     lock = threading.Lock()
 
@@ -504,22 +508,20 @@ def test_the_rate_limiter_spaces_calls_per_region_and_operation() -> None:
 def test_a_key_left_in_two_regions_keeps_the_spec_region_and_loses_the_other() -> None:
     """An interrupted move leaves one tier in two regions: the copy outside the spec's region
     gets its own key, so the plan deletes it instead of hiding it behind the other."""
-    from slogen.backends import cloudwatch as cw
-
     key = "shop/availability/page-1h"
 
-    def alarms(region: str) -> cloudwatch_api.RegionAlarms:
-        state = cloudwatch_api.RegionAlarms(region)
+    def alarms(region: str) -> cloudwatch_read.RegionAlarms:
+        state = cloudwatch_read.RegionAlarms(region)
         for name, kind, extra in (
-            (f"{key}/long", cw.METRIC_ALARM, {}),
-            (key, cw.COMPOSITE_ALARM, {"AlarmRule": f'ALARM("slogen/{key}/long")'}),
+            (f"{key}/long", names.METRIC_ALARM, {}),
+            (key, names.COMPOSITE_ALARM, {"AlarmRule": f'ALARM("slogen/{key}/long")'}),
         ):
             arn = f"arn:aws:cloudwatch:{region}:1:alarm:slogen/{name}"
             state.alarms.append((kind, {"AlarmName": f"slogen/{name}", "AlarmArn": arn, **extra}))
             state.tags[arn] = {"managed-by": "slogen", "slogen-key": name}
         return state
 
-    snap = cloudwatch_api.snapshot(
+    snap = cloudwatch_read.snapshot(
         [alarms("eu-west-1"), alarms("us-east-1")], "api", {"shop/availability": "us-east-1"}
     )
     by_key = {r.key: r for r in snap.resources}

@@ -10,12 +10,25 @@ diff::
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from slogen.backends import cloudwatch, cloudwatch_files
+from slogen.backends import registry
+from slogen.backends.cloudwatch import files as cloudwatch_files
 from tests.backend_golden import BackendGolden
 
-GOLDEN_FILES = BackendGolden("cloudwatch", cloudwatch, cloudwatch_files)
+BACKEND = registry.get("cloudwatch")
+# The shared helper renders with ``render(project, target, templates)`` and writes with
+# ``files_for(resources)``: the backend's contract methods, in that shape.
+GOLDEN_FILES = BackendGolden(
+    "cloudwatch",
+    SimpleNamespace(render=lambda project, _target, templates: BACKEND.render(project, templates)),
+    SimpleNamespace(
+        files_for=lambda resources: BACKEND.files(resources, {}),
+        FILE_SUFFIX=cloudwatch_files.FILE_SUFFIX,
+    ),
+)
 GOLDEN = GOLDEN_FILES.directory
 rendered = GOLDEN_FILES.rendered
 regenerate = GOLDEN_FILES.regenerate

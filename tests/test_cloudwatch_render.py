@@ -12,18 +12,20 @@ from typing import Any
 
 import pytest
 
-from slogen.backends import cloudwatch as cw
-from slogen.backends import cloudwatch_files
-from slogen.errors import SlogenError
+from slogen.backends import registry
+from slogen.backends.cloudwatch import checks, names, normalise
+from slogen.backends.cloudwatch import files as cloudwatch_files
 from slogen.resources import Resource
 from slogen.spec.loader import load_project
 from tests.cli import run
 from tests.conftest import SPECS
 
+BACKEND = registry.get("cloudwatch")
+
 
 def example_resources() -> dict[str, Resource]:
     project = load_project([str(SPECS)])
-    return {f"{r.kind} {r.key}": r for r in cw.render(project, project.target("cloudwatch"))}
+    return {f"{r.kind} {r.key}": r for r in BACKEND.render(project, None)}
 
 
 SPEC = """\
@@ -73,10 +75,11 @@ def shop(
 
 
 def render_errors(directory: Path) -> list[str]:
+    """The problems ``validate`` finds (render itself never rejects a project)."""
     project = load_project([str(directory)])
-    with pytest.raises(SlogenError) as info:
-        cw.render(project, project.target("cloudwatch"))
-    return [p.render() for p in info.value.problems]
+    problems = BACKEND.validate(project)
+    BACKEND.render(project, None)  # still renders: validate runs first and stops the CLI
+    return [p.render() for p in problems]
 
 
 # -- what is rendered -----------------------------------------------------------------------------
@@ -85,7 +88,7 @@ def render_errors(directory: Path) -> list[str]:
 def test_three_alarms_per_tier_in_the_spec_region() -> None:
     resources = example_resources()
     kinds = [r.kind for r in resources.values()]
-    assert kinds.count(cw.METRIC_ALARM) == 28 and kinds.count(cw.COMPOSITE_ALARM) == 14
+    assert kinds.count(names.METRIC_ALARM) == 28 and kinds.count(names.COMPOSITE_ALARM) == 14
     regions = {r.key: r.body["Region"] for r in resources.values()}
     assert regions["checkout/availability/page-1h"] == "eu-west-1"
     assert regions["search/query-latency/page-1h/long"] == "us-east-1"
@@ -179,8 +182,8 @@ def test_tags_mark_ownership_and_carry_the_spec_labels() -> None:
 
 def test_rendered_bodies_are_already_in_normal_form() -> None:
     for res in example_resources().values():
-        request = cw.request_of(res.body)
-        assert cw.body_of(res.kind, res.body["Region"], request) == res.body
+        request = normalise.request_of(res.body)
+        assert normalise.body_of(res.kind, res.body["Region"], request) == res.body
 
 
 # -- AWS's rules, checked locally -----------------------------------------------------------------
@@ -219,7 +222,7 @@ def test_a_description_over_1024_characters_is_an_error(tmp_path: Path) -> None:
 def test_request_limits() -> None:
     body = example_resources()["metric-alarm checkout/latency/page-1h/long"].body
     many = {**body, "Metrics": body["Metrics"][:1] * 11, "AlarmName": "slogen/" + "n" * 300}
-    problems = cw.request_problems(Resource("cloudwatch", "api", cw.METRIC_ALARM, "k", many))
+    problems = checks.request_problems(Resource("cloudwatch", "api", names.METRIC_ALARM, "k", many))
     text = " | ".join(m for _, m in problems)
     assert "uses 11 metrics; AWS allows at most 10" in text
     assert "characters long; AWS allows at most 255" in text
@@ -238,7 +241,7 @@ def test_regions_option_is_validated(tmp_path: Path) -> None:
     assert "targets.cloudwatch.regions[1]: expected an AWS region" in result.stderr
     config = CONFIG + "targets:\n  cloudwatch: {type: api, regions: [us-east-1, eu-west-1]}\n"
     project = load_project([str(shop(tmp_path, config=config))])
-    assert cw.configured_regions(project.target("cloudwatch")) == ("eu-west-1", "us-east-1")
+    assert names.configured_regions(project.target("cloudwatch")) == ("eu-west-1", "us-east-1")
 
 
 # -- normal form ----------------------------------------------------------------------------------
@@ -247,7 +250,7 @@ def test_regions_option_is_validated(tmp_path: Path) -> None:
 def _as_described(body: dict[str, Any]) -> dict[str, Any]:
     """A body as DescribeAlarms answers it: server fields, reordered dimensions, float noise,
     defaults left out."""
-    raw = json.loads(json.dumps(cw.request_of(body, with_tags=False)))
+    raw = json.loads(json.dumps(normalise.request_of(body, with_tags=False)))
     raw.update(
         {
             "AlarmArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:" + body["AlarmName"],
@@ -269,16 +272,16 @@ def _as_described(body: dict[str, Any]) -> dict[str, Any]:
 def test_live_alarm_normalises_to_the_rendered_body() -> None:
     res = example_resources()["metric-alarm checkout/availability/page-1h/long"]
     raw = _as_described(res.body)
-    assert cw.normalise_metric_alarm(raw, "eu-west-1", res.body["Tags"]) == res.body
+    assert normalise.normalise_metric_alarm(raw, "eu-west-1", res.body["Tags"]) == res.body
     raw["Threshold"] = 0.0009999999999999432
-    assert cw.normalise_metric_alarm(raw, "eu-west-1", {})["Threshold"] == 0.001
+    assert normalise.normalise_metric_alarm(raw, "eu-west-1", {})["Threshold"] == 0.001
 
 
 def test_hand_made_changes_stay_visible() -> None:
     res = example_resources()["composite-alarm checkout/availability/page-1h"]
-    raw = {**cw.request_of(res.body, with_tags=False), "ActionsEnabled": False}
+    raw = {**normalise.request_of(res.body, with_tags=False), "ActionsEnabled": False}
     raw["ActionsSuppressor"] = "slogen/maintenance"
-    body = cw.normalise_composite_alarm(raw, "eu-west-1", res.body["Tags"])
+    body = normalise.normalise_composite_alarm(raw, "eu-west-1", res.body["Tags"])
     assert body["ActionsEnabled"] is False
     assert body["ActionsSuppressor"] == "slogen/maintenance"
 
@@ -298,13 +301,16 @@ def test_hand_made_changes_stay_visible() -> None:
 def test_ownership_needs_both_tags_and_a_matching_name(
     name: str, tags: dict[str, str] | None, key: str | None
 ) -> None:
-    assert cw.ownership(name, tags) == key
+    assert normalise.ownership(name, tags) == key
 
 
 def test_rule_references_accept_names_and_arns() -> None:
     rule = 'ALARM("slogen/a/long") AND ALARM(arn:aws:cloudwatch:eu-west-1:1:alarm:slogen/a/short)'
-    assert cw.rule_references(rule) == ["slogen/a/long", "slogen/a/short"]
-    assert cw.dependencies(cw.COMPOSITE_ALARM, {"AlarmRule": rule}) == ("a/long", "a/short")
+    assert names.rule_references(rule) == ["slogen/a/long", "slogen/a/short"]
+    assert normalise.dependencies(names.COMPOSITE_ALARM, {"AlarmRule": rule}) == (
+        "a/long",
+        "a/short",
+    )
 
 
 # -- explain and plan notes -----------------------------------------------------------------------
@@ -322,17 +328,17 @@ def test_explain_names_the_cloudwatch_form() -> None:
 def test_explain_says_which_tier_cloudwatch_cannot_express(tmp_path: Path) -> None:
     project = load_project([str(shop(tmp_path, policy="odd"))])
     service = project.services[0]
-    forms = cw.tier_forms(service, service.slos[0])
+    forms = BACKEND.tier_forms(service, service.slos[0])
     assert forms["ticket-2w"].startswith("cannot be expressed in CloudWatch: 2w (1209600 s)")
 
 
 def test_api_target_notes_which_regions_are_read(tmp_path: Path) -> None:
     config = "targets:\n  cloudwatch: {type: api}\n"
     project = load_project([str(shop(tmp_path, config=config))])
-    (note,) = cw.plan_notes(project)
+    (note,) = BACKEND.plan_notes(project)
     assert note.startswith("reading alarms in eu-west-1 only")
     config = "targets:\n  cloudwatch: {type: api, regions: [eu-west-1]}\n"
-    assert cw.plan_notes(load_project([str(shop(tmp_path, config=config))])) == []
+    assert BACKEND.plan_notes(load_project([str(shop(tmp_path, config=config))])) == []
 
 
 # -- the files target -----------------------------------------------------------------------------

@@ -14,14 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from slogen.backends import cloudwatch as cw
 from slogen.backends import filestore
+from slogen.backends.cloudwatch.names import BACKEND, COMPOSITE_ALARM, METRIC_ALARM
+from slogen.backends.cloudwatch.normalise import body_of, dependencies, operation_of, request_of
 from slogen.resources import Resource
 
 FILE_SUFFIX = ".cloudwatch.json"
-FORMAT_VERSION = filestore.FORMAT_VERSION
-
-is_owned = filestore.is_owned
 
 
 def _entry(res: Resource) -> dict[str, Any]:
@@ -29,34 +27,34 @@ def _entry(res: Resource) -> dict[str, Any]:
         "kind": res.kind,
         "key": res.key,
         "region": res.body["Region"],
-        "operation": cw.operation_of(res.kind),
-        "request": cw.request_of(res.body),
+        "operation": operation_of(res.kind),
+        "request": request_of(res.body),
     }
 
 
 def file_text(service: str, resources: list[Resource]) -> str:
     """The JSON document of one service: marker first, then its alarms, children first."""
-    ordered = sorted(resources, key=lambda r: r.kind == cw.COMPOSITE_ALARM)
+    ordered = sorted(resources, key=lambda r: r.kind == COMPOSITE_ALARM)
     return filestore.json_text(service, "alarms", [_entry(r) for r in ordered])
 
 
 def resources_from(data: dict[str, Any], path: Path, tname: str) -> list[Resource]:
-    """The resources of one owned file, in the shape :func:`cw.render` makes."""
+    """The resources of one owned file, in the shape render makes."""
     out = []
     try:
         for item in data["alarms"]:
             kind = str(item["kind"])
-            if kind not in (cw.METRIC_ALARM, cw.COMPOSITE_ALARM):
+            if kind not in (METRIC_ALARM, COMPOSITE_ALARM):
                 raise KeyError(f"kind {kind!r}")
-            body = cw.body_of(kind, str(item["region"]), item["request"])
+            body = body_of(kind, str(item["region"]), item["request"])
             out.append(
                 Resource(
-                    cw.BACKEND,
+                    BACKEND,
                     tname,
                     kind,
                     str(item["key"]),
                     body,
-                    cw.dependencies(kind, body),
+                    dependencies(kind, body),
                     live_id=str(path),
                 )
             )
@@ -67,15 +65,5 @@ def resources_from(data: dict[str, Any], path: Path, tname: str) -> list[Resourc
 
 # One file is written atomically, so a service's alarms change together; after a failure the
 # remaining services are not attempted and the next plan shows them.
-TARGET = filestore.JsonFiles(
-    backend="cloudwatch",
-    suffix=FILE_SUFFIX,
-    target_name=cw.target_name,
-    text_of=file_text,
-    resources_of=resources_from,
-)
-file_name = TARGET.file_name
-files_for = TARGET.files_for
-read_live = TARGET.read_live
-conflicts = TARGET.conflicts
-apply = TARGET.apply
+STORE = filestore.JsonFiles(BACKEND, FILE_SUFFIX, file_text, resources_from)
+files_for = STORE.files_for  # file name -> text, one file per service

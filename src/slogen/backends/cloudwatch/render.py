@@ -1,0 +1,218 @@
+"""Render: per tier, two metric-math alarms (long and short window) and a composite alarm.
+
+What is generated for an SLO with a ``cloudwatch`` indicator, in the indicator's region (alarm
+names are ``slogen/<key>``; keys are ``<service>/<slo>/<tier>[/long|/short]``):
+
+``metric-alarm <service>/<slo>/<tier>/long`` and ``.../short``
+    One alarm per window of the tier. ``Metrics`` holds ``m1`` (bad events: the ``errors``
+    metric, or the expression ``m2 - FILL(g1, 0)`` when the spec gives ``good`` as ``g1``),
+    ``m2`` (total events) and the returned expression ``e1 = m1/m2``; only ``e1`` has
+    ``ReturnData`` true. Every metric has ``Period`` = the window and the alarm looks at one
+    datapoint (``EvaluationPeriods`` = ``DatapointsToAlarm`` = 1), so the alarm compares the
+    ratio of the sums over the whole window (not an average of ratios) with the tier's
+    threshold: ``GreaterThanThreshold``, ``TreatMissingData: notBreaching`` (no traffic is not
+    an outage), no actions. With ``min_events`` the long window's expression is
+    ``IF(m2 >= N, m1/m2, 0)``: it cannot breach unless the long window saw N events.
+``composite-alarm <service>/<slo>/<tier>``
+    ``ALARM("<long>") AND ALARM("<short>")`` with the severity's actions as ``AlarmActions`` and
+    ``OKActions`` (so paging tools also see the recovery) and a description from
+    ``templates/cloudwatch/composite_description.txt.j2``.
+
+Windows shared by tiers get one alarm per tier, not one per window. An alarm has exactly one
+threshold, and the tiers that share a window use it with different thresholds (in the
+Workbook's policy 6h is the ``page-6h`` long window at burn rate 6 and the ``ticket-3d`` short
+window at burn rate 1), so one alarm could serve only tiers whose thresholds are equal. One
+alarm per tier also keeps every alarm's key, description and lifetime tied to one tier.
+
+Rendering never rejects a project: whatever AWS would refuse is found by :mod:`.checks` first
+(``validate`` runs before ``render``), so this module only builds bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slogen import templating
+from slogen.backends import common
+from slogen.backends.cloudwatch.names import (
+    BACKEND,
+    COMPOSITE_ALARM,
+    KEY_TAG,
+    METRIC_ALARM,
+    OWNER_TAG,
+    actions_of,
+    alarm_name,
+    source_of,
+    window_text,
+)
+from slogen.backends.cloudwatch.normalise import (
+    normalise_composite_alarm,
+    normalise_metric_alarm,
+    threshold_number,
+)
+from slogen.backends.cloudwatch.source import CloudWatchMetric
+from slogen.durations import humanize_duration
+from slogen.engine import TierMath, analyse_slo
+from slogen.numbers import fmt, fmt_percent
+from slogen.resources import MANAGED_BY, Resource
+from slogen.spec.model import SLO, Project, Service
+
+
+def config_threshold(math: TierMath) -> float:
+    """The tier's exact threshold, rounded the way slogen writes every config number."""
+    return threshold_number(fmt(math.threshold))
+
+
+def _strip_period(text: str) -> str:
+    return text.strip().rstrip(".")
+
+
+def context(service: Service, slo: SLO, math: TierMath, key: str) -> dict[str, Any]:
+    """Names and numbers the templates may use, rounded for people."""
+    return {
+        **common.template_context(service, slo, math),
+        "slo_description": _strip_period(slo.description),
+        "error_budget": fmt_percent(1 - slo.target),
+        "exhaustion": humanize_duration(float(slo.window / math.burn_rate)),
+        "actions": list(actions_of(slo, math.severity)),
+        "key": key,
+    }
+
+
+def _tags(service: Service, slo: SLO, key: str, math: TierMath) -> dict[str, str]:
+    tags = dict(service.labels)
+    if service.owner:
+        tags["team"] = service.owner
+    tags.update(
+        {
+            OWNER_TAG: MANAGED_BY,
+            KEY_TAG: key,
+            "service": service.name,
+            "slo": slo.name,
+            "tier": math.id,
+            "severity": math.severity,
+        }
+    )
+    return tags
+
+
+def _metric_stat(metric_id: str, label: str, metric: CloudWatchMetric, period: int) -> dict:
+    return {
+        "Id": metric_id,
+        "Label": label,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": metric.namespace,
+                "MetricName": metric.metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in metric.dimensions],
+            },
+            "Period": period,
+            "Stat": metric.stat,
+        },
+        "ReturnData": False,
+    }
+
+
+def metric_queries(slo: SLO, period: int, guard: int | None) -> list[dict[str, Any]]:
+    """``m1`` bad events, ``m2`` total, (``g1`` good), ``e1`` the returned error ratio."""
+    source = source_of(slo)
+    assert source is not None
+    queries: list[dict[str, Any]] = []
+    if source.errors is not None:
+        queries.append(_metric_stat("m1", "bad events", source.errors, period))
+    else:
+        # FILL: a window without a single good event (everything failed) must count as all bad,
+        # not as missing data, which the alarm treats as not breaching.
+        queries.append(
+            {
+                "Id": "m1",
+                "Label": "bad events",
+                "Expression": "m2 - FILL(g1, 0)",
+                "ReturnData": False,
+            }
+        )
+    queries.append(_metric_stat("m2", "total events", source.total, period))
+    if source.errors is None:
+        assert source.good is not None
+        queries.append(_metric_stat("g1", "good events", source.good, period))
+    ratio = "m1/m2" if not guard else f"IF(m2 >= {guard}, m1/m2, 0)"
+    queries.append(
+        {
+            "Id": "e1",
+            "Label": f"error ratio over {window_text(period)}",
+            "Expression": ratio,
+            "ReturnData": True,
+        }
+    )
+    return queries
+
+
+def render_slo(service: Service, slo: SLO, templates: str | None, tname: str) -> list[Resource]:
+    """Every alarm of one SLO: per tier the long and short metric alarms and the composite."""
+    source = source_of(slo)
+    assert source is not None
+    region = source.region
+    base_key = f"{service.name}/{slo.name}"
+    resources: list[Resource] = []
+    for math in analyse_slo(slo):
+        key = f"{base_key}/{math.id}"
+        ctx = context(service, slo, math, key)
+        threshold = config_threshold(math)
+        tags = _tags(service, slo, key, math)
+        children = []
+        for role, seconds in (("long", math.long), ("short", math.short)):
+            child_key = f"{key}/{role}"
+            guard = slo.alerting.min_events if role == "long" else None
+            cctx = {
+                **ctx,
+                "key": child_key,
+                "role": role,
+                "role_window": window_text(seconds),
+                "guarded": bool(guard),
+                "parent_name": alarm_name(key),
+            }
+            raw = {
+                "AlarmName": alarm_name(child_key),
+                "AlarmDescription": templating.render(
+                    "cloudwatch/window_description.txt.j2", templates, **cctx
+                ),
+                "ActionsEnabled": True,
+                "AlarmActions": [],
+                "OKActions": [],
+                "InsufficientDataActions": [],
+                "Metrics": metric_queries(slo, seconds, guard),
+                "EvaluationPeriods": 1,
+                "DatapointsToAlarm": 1,
+                "Threshold": threshold,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            }
+            body = normalise_metric_alarm(raw, region, {**tags, KEY_TAG: child_key})
+            resources.append(Resource(BACKEND, tname, METRIC_ALARM, child_key, body))
+            children.append(child_key)
+        actions = list(ctx["actions"])
+        raw = {
+            "AlarmName": alarm_name(key),
+            "AlarmDescription": templating.render(
+                "cloudwatch/composite_description.txt.j2", templates, **ctx
+            ),
+            "AlarmRule": " AND ".join(f'ALARM("{alarm_name(c)}")' for c in children),
+            "ActionsEnabled": True,
+            "AlarmActions": actions,
+            "OKActions": actions,
+            "InsufficientDataActions": [],
+        }
+        body = normalise_composite_alarm(raw, region, tags)
+        resources.append(
+            Resource(BACKEND, tname, COMPOSITE_ALARM, key, body, depends_on=tuple(children))
+        )
+    return resources
+
+
+def render(project: Project, tname: str, templates: str | None = None) -> list[Resource]:
+    """Desired alarms for every SLO with a ``cloudwatch`` indicator, at the target ``tname``."""
+    resources: list[Resource] = []
+    for service, slo in project.slos():
+        if source_of(slo) is not None:
+            resources.extend(render_slo(service, slo, templates, tname))
+    return resources

@@ -1,0 +1,107 @@
+"""What a CloudWatch SLI and its alarm actions look like in a spec, and how they are read."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from slogen.spec.checks import Checker, Field
+
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
+STATISTIC_RE = re.compile(r"^(Sum|SampleCount|Average|Minimum|Maximum|p\d{1,2}(\.\d+)?)$")
+MAX_DIMENSIONS = 30  # AWS: "You can assign up to 30 dimensions to a metric"
+
+
+@dataclass(frozen=True)
+class CloudWatchMetric:
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+    stat: str = "Sum"
+
+
+@dataclass(frozen=True)
+class CloudWatchSource:
+    region: str
+    total: CloudWatchMetric
+    errors: CloudWatchMetric | None = None
+    good: CloudWatchMetric | None = None
+
+
+def read_metric(check: Checker, f: Field) -> CloudWatchMetric | None:
+    fields = check.mapping(
+        f,
+        ("namespace", "metric", "dimensions", "stat"),
+        ("namespace", "metric"),
+        what="a mapping with namespace, metric and optional dimensions and stat",
+    )
+    if fields is None:
+        return None
+    namespace = check.string(fields["namespace"]) if "namespace" in fields else None
+    metric = check.string(fields["metric"]) if "metric" in fields else None
+    dimensions: tuple[tuple[str, str], ...] = ()
+    ok = namespace is not None and metric is not None
+    if "dimensions" in fields:
+        df = fields["dimensions"]
+        if isinstance(df.value, dict):
+            pairs = []
+            for key, value in df.value.items():
+                if isinstance(value, str) and value:
+                    pairs.append((str(key), value))
+                else:
+                    ok = False
+                    check.fail(
+                        Field(value, df.value.value_locs[key], df.child_path(key)),
+                        "a non-empty string dimension value",
+                    )
+            dimensions = tuple(sorted(pairs))
+            if len(pairs) > MAX_DIMENSIONS:
+                ok = False
+                check.problems.error(
+                    df.loc,
+                    df.path,
+                    f"CloudWatch allows at most {MAX_DIMENSIONS} dimensions, found {len(pairs)}",
+                )
+        else:
+            ok = False
+            check.fail(df, "a mapping of dimension names to values")
+    stat: str | None = "Sum"
+    if "stat" in fields:
+        stat = check.pattern(
+            fields["stat"],
+            STATISTIC_RE,
+            "a statistic: Sum, SampleCount, Average, Minimum, Maximum or pNN",
+        )
+    if not ok or stat is None:
+        return None
+    return CloudWatchMetric(namespace, metric, dimensions, stat)  # type: ignore[arg-type]
+
+
+def read_source(check: Checker, f: Field) -> CloudWatchSource | None:
+    read = check.sli_fields(f, "region")
+    if read is None:
+        return None
+    fields, ok = read
+    region = None
+    if "region" in fields:
+        region = check.pattern(fields["region"], REGION_RE, "an AWS region such as eu-west-1")
+    metrics = {}
+    for key in ("errors", "good", "total"):
+        if key in fields:
+            metric = read_metric(check, fields[key])
+            if metric is None:
+                ok = False
+            metrics[key] = metric
+    if not ok or region is None or metrics.get("total") is None:
+        return None
+    return CloudWatchSource(region, metrics["total"], metrics.get("errors"), metrics.get("good"))
+
+
+def read_notify(check: Checker, f: Field) -> tuple[str, ...] | None:
+    """Alarm action ARNs (SNS topics...) for one severity."""
+    return check.string_list(
+        f,
+        "a list of action ARNs",
+        lambda s: s.startswith("arn:"),
+        "an action ARN such as arn:aws:sns:eu-west-1:123456789012:checkout-page",
+    )
