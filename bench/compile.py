@@ -457,20 +457,12 @@ def now():
     return time.perf_counter(), time.process_time()
 t0 = now()
 import slogen.cli.main as cli_main
-import slogen.build, slogen.spec.loader
-stages = [("load + validate", slogen.spec.loader, "load_project_with_warnings")]
-for backend, files_module, files_function in (
-    ("prometheus", "prometheus", "rule_files"),
-    ("datadog", "datadog_files", "files_for"),
-    ("cloudwatch", "cloudwatch_files", "files_for"),
-):
-    try:
-        render = importlib.import_module("slogen.backends." + backend)
-        files = importlib.import_module("slogen.backends." + files_module)
-    except ImportError:
-        continue
-    stages.append((backend + ": render", render, "render"))
-    stages.append((backend + ": files text", files, files_function))
+import slogen.build, slogen.validation
+from slogen.backends import registry
+stages = [("load + validate", slogen.validation, "load_valid")]
+for backend in registry.backends():
+    stages.append((backend.name + ": render", backend, "render"))
+    stages.append((backend.name + ": files text", backend, "files"))
 t1 = now()
 spent = {}
 def timed(label, module, name):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from slogen import github
 from slogen.errors import SlogenError
+from slogen.github import envfiles
 from tests.fakes.github_runner import parse_env_file
 
 MARKER = "<!-- slogen-plan -->"
@@ -165,7 +166,7 @@ def test_output_that_contains_its_delimiter_is_refused(monkeypatch: pytest.Monke
         def __str__(self) -> str:
             return "00000000-0000-0000-0000-000000000000"
 
-    monkeypatch.setattr(github.uuid, "uuid4", FixedUUID)
+    monkeypatch.setattr(envfiles.uuid, "uuid4", FixedUUID)
     with pytest.raises(SlogenError, match="contains its own delimiter"):
         github.format_output("x", "a\nghadelimiter_00000000-0000-0000-0000-000000000000\n")
 

@@ -12,12 +12,13 @@ from fractions import Fraction
 
 import pytest
 
+from slogen.backends.prometheus.source import PrometheusSource
 from slogen.engine import analyse_tier
 from slogen.spec.loader import BUILTIN_POLICIES, load_project
-from slogen.spec.model import PrometheusSource
 from slogen.testing import promql, suite
-from slogen.testing.scenarios import counter_values
-from slogen.testing.synth import SynthesisError, non_match, shortest_match, synthesise
+from slogen.testing.labelvalues import non_match, shortest_match
+from slogen.testing.synth import SynthesisError, synthesise
+from slogen.testing.traffic import counter_values
 from tests.conftest import SPECS
 
 W = "[{{ window }}]"

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from slogen.backends.contract import uses
 from slogen.backends.prometheus import base_window
 from slogen.durations import format_duration
 from slogen.engine import analyse_slo
@@ -94,7 +95,7 @@ def build_figure(slos: Sequence[tuple[Service, SLO]], traffic: ExpectedTraffic |
     for row, (service, slo) in enumerate(slos):
         tiers = analyse_slo(slo)
         budget = float(1 - slo.target)
-        resolution = base_window(slo) if slo.indicator.prometheus else None
+        resolution = base_window(slo) if uses("prometheus", slo) else None
         expected = traffic or slo.traffic
         lowest = min(float(m.threshold) for m in tiers)
         ratios = _ratios(lowest / 2)

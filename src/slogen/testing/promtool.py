@@ -3,13 +3,8 @@
 :func:`find_promtool`, :func:`check_rules`, :class:`TestGroup` / :class:`ExprCheck` /
 :class:`InputSeries`, and :func:`run_tests`, which writes a unit-test file next to the rule files,
 runs ``promtool test rules`` with a timeout and returns a :class:`TestRun` with one
-:class:`CheckOutcome` per check. :func:`test_file_text` gives the same test file for users' own CI.
-
-Each check carries an id in a PromQL comment (``... # check: <id>``) so promtool's failure
-report maps back to it. A check is either an *assertion* (its failure fails the run) or a
-*probe*: a probe expects no result, and when promtool reports otherwise, what it got is recorded
-as an observation. Probes cost nothing extra (they read the same evaluated series) and report,
-for example, when an alert actually started firing.
+:class:`CheckOutcome` per check, read back from promtool's failure report. The test files
+themselves are :mod:`slogen.testing.testfile`.
 """
 
 from __future__ import annotations
@@ -24,19 +19,16 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from slogen.durations import format_duration
+from slogen.testing.testfile import ExprCheck, TestGroup, duration, test_file_text
 
 PROMTOOL_ENV = "PROMTOOL"
 # Seconds per promtool process: a guard against hangs, not a performance budget (a days-long
 # scenario takes tens of seconds of CPU, and much longer on a loaded machine).
 DEFAULT_TIMEOUT = 600.0
-EPSILON = 1e-6  # seconds; guards float comparisons of predicted instants against the grid
 UNTRUSTED = "(no trustworthy result)"  # what a check "got" when promtool's run went wrong
 
 
@@ -61,13 +53,6 @@ def find_promtool() -> str:
     return found
 
 
-def duration(seconds: float) -> str:
-    """A Prometheus duration for whole seconds (``3780`` → ``1h3m``)."""
-    if seconds != int(seconds):
-        raise ValueError(f"promtool durations are whole seconds here, got {seconds}")
-    return format_duration(int(seconds))
-
-
 _GO_UNITS = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 
 
@@ -77,131 +62,6 @@ def parse_go_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"not a duration: {text!r}")
     return sum(float(n) * _GO_UNITS[u] for n, u in parts)
-
-
-def _number(value: float | Fraction) -> str:
-    """Shortest text of a number for series values and PromQL (no ``1e-05`` surprises)."""
-    if value == int(value):
-        return str(int(value))
-    value = float(value)
-    text = repr(value)
-    if "e" in text:
-        text = f"{value:.17f}".rstrip("0")
-    return text
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def selector(name: str, labels: Mapping[str, str]) -> str:
-    """``name{a="x",b="y"}`` in the given label order."""
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-    return f"{name}{{{inner}}}"
-
-
-# -- promtool unit-test files -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One expected sample of an instant query: its complete label set and value."""
-
-    labels: Mapping[str, str]
-    value: float = 1.0
-
-    def series_text(self) -> str:
-        labels = dict(self.labels)
-        name = labels.pop("__name__", "")
-        return selector(name, dict(sorted(labels.items())))
-
-
-@dataclass(frozen=True)
-class InputSeries:
-    series: str  # e.g. 'http_requests_total{code="500"}'
-    values: str  # promtool expanding notation, e.g. '0+6000x4000'
-
-
-@dataclass(frozen=True)
-class ExprCheck:
-    """``expr`` evaluated at ``eval_time`` (seconds) must return exactly ``expected``.
-
-    An empty ``expected`` means "no result". A ``probe`` never fails the run: when promtool
-    reports something other than nothing, that becomes an observation.
-    """
-
-    id: str
-    expr: str
-    eval_time: int
-    expected: tuple[Sample, ...] = ()
-    probe: bool = False
-
-    def __post_init__(self) -> None:
-        if not re.fullmatch(r"[\w.:@%=+-]+", self.id):
-            raise ValueError(f"check ids are one word (letters, digits, ._:@%=+-): {self.id!r}")
-        if self.probe and self.expected:
-            raise ValueError("a probe expects no result")
-
-    def to_yaml(self) -> dict[str, Any]:
-        return {
-            "expr": f"{self.expr} # check: {self.id}",
-            "eval_time": duration(self.eval_time),
-            "exp_samples": [{"labels": s.series_text(), "value": s.value} for s in self.expected],
-        }
-
-
-@dataclass
-class TestGroup:
-    """One promtool test group: its own input series, evaluated from time 0."""
-
-    __test__ = False  # not a pytest class
-
-    name: str
-    series: list[InputSeries]
-    checks: list[ExprCheck] = field(default_factory=list)
-    interval: int = 60
-    # Rule files (name → text) for this group; None: the ones given to run_tests.
-    rule_files: Mapping[str, str] | None = None
-    # Relative CPU cost, to balance groups over processes (default: ``end``, the time range).
-    cost: float | None = None
-
-    @property
-    def end(self) -> int:
-        """The last evaluation instant promtool needs (it evaluates rules up to here)."""
-        return max(c.eval_time for c in self.checks)
-
-    @property
-    def weight(self) -> float:
-        return self.cost if self.cost is not None else float(self.end)
-
-    def to_yaml(self, probes: bool = True) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "interval": duration(self.interval),
-            "input_series": [{"series": s.series, "values": s.values} for s in self.series],
-            "promql_expr_test": [c.to_yaml() for c in self.checks if probes or not c.probe],
-        }
-
-
-def test_file_text(
-    rule_files: Sequence[str],
-    groups: Sequence[TestGroup],
-    *,
-    evaluation_interval: int = 60,
-    probes: bool = True,
-    header: str = "",
-) -> str:
-    """A promtool unit-test file. Without ``probes`` it holds only assertions, so that
-    ``promtool test rules`` passes on it exactly when every assertion holds (for users' CI)."""
-    doc = {
-        "rule_files": list(rule_files),
-        "evaluation_interval": duration(evaluation_interval),
-        "tests": [g.to_yaml(probes) for g in groups],
-    }
-    return header + yaml.safe_dump(doc, sort_keys=False, width=10_000)
-
-
-test_file_text.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def probe_value(outcome: CheckOutcome) -> float | None:
@@ -456,30 +316,6 @@ def run_tests(
         [u for r in runs for u in r.unmatched],
         cpu_seconds=_children_cpu() - cpu,
         processes=len(runs),
-    )
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    ok: bool
-    rules: int | None  # rule count promtool reported, when it succeeded
-    output: str
-    seconds: float
-
-
-def check_rules(
-    path: str | Path, *, timeout: float = 60.0, promtool: str | None = None
-) -> CheckResult:
-    """``promtool check rules PATH``."""
-    binary = promtool or find_promtool()
-    path = Path(path)
-    proc = _run([binary, "check", "rules", str(path)], path.parent, timeout)
-    found = re.search(r"SUCCESS: (\d+) rules found", proc.stdout)
-    return CheckResult(
-        proc.returncode == 0,
-        int(found.group(1)) if found else None,
-        proc.stdout + proc.stderr,
-        proc.seconds,
     )
 
 

@@ -1,461 +1,378 @@
-"""SLO scenarios for promtool rule unit tests: what slogen renders for one SLO, synthetic
-traffic, and builders for the situations the SRE Workbook reasons about.
+"""The scenarios ``slogen test`` proves for one SLO, as promtool test groups.
 
-:class:`RenderedSLO` is the rule file and alert rules slogen renders for one SLO; :class:`Traffic`
-(two counters, failed and successful requests) and :class:`SeriesTraffic` (any set of counters,
-for example synthesised from a spec's own queries by :mod:`slogen.testing.synth`) produce the
-input series. :func:`detection_group` checks a constant error ratio from a known instant against
-the engine's predicted detection time; :func:`quiet_group` a burn that must never fire.
+* **outage** (100 % errors after a healthy history that fills the long window): each tier fires
+  within one evaluation interval of ``detection_time(1, resolution)``;
+* **reset**: when that outage ends (it lasted long enough to fill the short window), each tier
+  stops firing within one interval of ``reset_time(1, resolution)``;
+* **just below** the threshold (95 % of it, from the first sample, until both windows are full):
+  never fires, and both windows hold exactly that ratio (so the check is not vacuous);
+* **slow burn** at 2× the threshold on top of that: it fires within one interval of the engine's
+  detection time for the equivalent burn from zero, ``T·(e − b)/(T − b)``;
+* **low traffic** (with ``min_events``): 100 % errors at a rate whose long window sees just
+  under ``min_events`` events never fires, and its windows really hold 100 % errors.
 
-Every assertion is a ``promql_expr_test`` on ``ALERTS{alertname=...,alertstate="firing",
-tier=...}``: it names the tier (several tiers of one SLO share an alert name) and, when the alert
-must fire, compares the full label set taken from the rendered rule.
+The outages of tiers whose long window is at most 6 hours share one test group on the SLO's whole
+rule group; a days-long tier runs alone, on only the rules its alert reads (rules are pure
+functions of their inputs, so that changes nothing it computes, and it is where the CPU goes).
+Scenario traffic is synthetic (at least 100 events per second, enough for any ``min_events``),
+independent of the SLO's expected traffic.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Context, Decimal
 from fractions import Fraction
-from typing import Any, Protocol
 
 import yaml
 
-from slogen.backends import prometheus
+from slogen.backends.prometheus import base_window
 from slogen.durations import format_duration
-from slogen.engine import TierMath, analyse_slo
-from slogen.numbers import to_fraction
-from slogen.spec.model import Project
-from slogen.testing.promtool import (
-    EPSILON,
-    ExprCheck,
-    InputSeries,
-    Sample,
-    TestGroup,
-    TestRun,
-    _number,
-    selector,
+from slogen.numbers import fmt, fmt_percent
+from slogen.spec.model import SLO
+from slogen.testing.rendered import RenderedSLO, events_check, ratio_check
+from slogen.testing.synth import Synthesis
+from slogen.testing.testfile import ExprCheck, TestGroup, duration
+from slogen.testing.timing import (
+    INTERVAL,
+    Bracket,
+    band_text,
+    bracket,
+    on_grid,
+    timing,
 )
+from slogen.testing.traffic import SeriesTraffic
 
-
-@dataclass(frozen=True)
-class RenderedSLO:
-    """What slogen renders for one SLO: its service's rule file, alert rules and tier math."""
-
-    service: str
-    slo: str
-    rule_files: Mapping[str, str]
-    alerts: Mapping[str, Mapping[str, Any]]  # tier id → rendered alerting rule
-    tiers: Mapping[str, TierMath]
-    resolution: int  # seconds; the range of the base rates (the engine's ``resolution``)
-    min_events: int | None
-    # Labels the SLI queries keep on the recorded series (``sum by (...)``), for exact samples.
-    output_labels: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_project(cls, project: Project, service: str, slo: str) -> RenderedSLO:
-        svc = next(s for s in project.services if s.name == service)
-        model = next(o for o in svc.slos if o.name == slo)
-        resources = prometheus.render(project, project.target("prometheus"))
-        mine = [r for r in resources if r.key.startswith(f"{service}/")]
-        files = prometheus.rule_files(mine)
-        alerts = {
-            r.key.split("/")[2]: r.body
-            for r in mine
-            if r.kind == "alert" and r.key.startswith(f"{service}/{slo}/")
-        }
-        return cls(
-            service,
-            slo,
-            files,
-            alerts,
-            {m.id: m for m in analyse_slo(model)},
-            prometheus.base_window(model),
-            model.alerting.min_events,
-        )
-
-    @property
-    def group_name(self) -> str:
-        return f"{prometheus.GROUP_PREFIX}{self.service}/{self.slo}"
-
-    def only_group(self) -> RenderedSLO:
-        """The same SLO reduced to its own rule group (other SLOs of the service dropped)."""
-        files: dict[str, str] = {}
-        for file_name, text in self.rule_files.items():
-            doc = yaml.safe_load(text) or {}
-            groups = [g for g in doc.get("groups", []) if g.get("name") == self.group_name]
-            if groups:
-                files[file_name] = prometheus.dump_yaml({"groups": groups})
-        if not files:
-            raise ValueError(f"no rule group {self.group_name!r}")
-        return replace(self, rule_files=files)
-
-    def edit_rules(self, transform: Callable[[str], str]) -> RenderedSLO:
-        """The same SLO with every rule file's text passed through ``transform``."""
-        return replace(self, rule_files={k: transform(v) for k, v in self.rule_files.items()})
-
-    def only_tier(self, tier: str) -> RenderedSLO:
-        """The same SLO reduced to the rules ``tier``'s alert needs, unchanged otherwise.
-
-        Rules are pure functions of the series they read, so dropping the recording rules and
-        alerts the tier does not reference changes nothing it computes; it only saves promtool
-        from evaluating them (each rule costs time at every evaluation of a days-long run).
-        """
-        group_name = self.group_name
-        files: dict[str, str] = {}
-        for file_name, text in self.rule_files.items():
-            doc = yaml.safe_load(text) or {}
-            for group in doc.get("groups", []):
-                if group.get("name") != group_name:
-                    continue
-                rules = group["rules"]
-                alert = [
-                    r for r in rules if "alert" in r and r.get("labels", {}).get("tier") == tier
-                ]
-                if len(alert) != 1:
-                    raise ValueError(f"{len(alert)} alert rules for tier {tier!r} in {file_name}")
-                records = {r["record"]: r for r in rules if "record" in r}
-                needed: set[str] = set()
-                pending = [alert[0]["expr"]]
-                while pending:
-                    for name in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", pending.pop()):
-                        if name in records and name not in needed:
-                            needed.add(name)
-                            pending.append(records[name]["expr"])
-                kept = [r for r in rules if r.get("record") in needed] + alert
-                doc = {"groups": [{**group, "rules": kept}]}
-                files[file_name] = prometheus.dump_yaml(doc)
-        if not files:
-            raise ValueError(f"no rule group {group_name!r}")
-        return replace(self, rule_files=files, alerts={tier: self.alerts[tier]})
-
-    def alert_selector(self, tier: str) -> dict[str, str]:
-        return {
-            "alertname": str(self.alerts[tier]["alert"]),
-            "alertstate": "firing",
-            "service": self.service,
-            "slo": self.slo,
-            "tier": tier,
-        }
-
-    def firing_query(self, tier: str) -> str:
-        return selector("ALERTS", self.alert_selector(tier))
-
-    def firing_sample(self, tier: str) -> Sample:
-        """The exact ALERTS series of a firing tier: alert name, state and the rule's labels."""
-        rule = self.alerts[tier]
-        labels = dict(self.output_labels)
-        labels.update({"alertname": str(rule["alert"]), "alertstate": "firing"})
-        labels.update({str(k): str(v) for k, v in rule["labels"].items()})
-        labels["__name__"] = "ALERTS"
-        return Sample(labels, 1.0)
-
-    def record_labels(self) -> dict[str, str]:
-        """The labels that select this SLO's recorded series."""
-        return {"service": self.service, "slo": self.slo}
-
-    def record_sample_labels(self) -> dict[str, str]:
-        """The complete label set of one of its recorded series (without the name)."""
-        return {**self.output_labels, **self.record_labels()}
-
-
-Phases = Sequence[tuple[float, float]]  # (from this instant in seconds, error ratio)
-
-
-class TrafficSource(Protocol):
-    """Anything that produces input series for a timeline of error ratios."""
-
-    @property
-    def interval(self) -> int: ...
-
-    def timeline(self, phases: Phases, *, end: int) -> list[InputSeries]: ...
-
-    def series(
-        self, *, incident_start: float, error_ratio: float, end: int
-    ) -> list[InputSeries]: ...
-
-
-def counter_values(rates: Sequence[tuple[Fraction, Fraction]], end: int, step: int) -> str:
-    """promtool's expanding notation for a counter sampled every ``step`` seconds from 0 to
-    ``end`` (rounded down to a sample), growing at a piecewise constant rate: ``rates`` is
-    ``[(from_second, per_second), ...]`` in time order, the first from 0.
-
-    Each sample holds the exact integral of the rate up to its instant, so a change between two
-    samples shows in the next one only for the part of the interval after it.
-    """
-    last = end // step
-    if last <= 0:
-        return "0"
-
-    def integral(t: Fraction) -> Fraction:
-        total = Fraction(0)
-        for index, (since, rate) in enumerate(rates):
-            until = rates[index + 1][0] if index + 1 < len(rates) else None
-            if t <= since:
-                break
-            total += rate * ((t if until is None else min(t, until)) - since)
-        return total
-
-    def increment(k: int) -> Fraction:  # growth over the interval ending at sample k
-        return integral(Fraction(k * step)) - integral(Fraction((k - 1) * step))
-
-    # Increments change only at the interval holding a rate change and the one after it.
-    breaks = {1}
-    for since, _ in rates:
-        k = math.ceil(since / step)
-        breaks.update({k, k + 1})
-    points = sorted(b for b in breaks if 1 <= b <= last)
-    runs: list[list[Any]] = []  # [count, increment]
-    for index, first in enumerate(points):
-        count = (points[index + 1] if index + 1 < len(points) else last + 1) - first
-        inc = increment(first)
-        if runs and runs[-1][1] == inc:
-            runs[-1][0] += count
-        else:
-            runs.append([count, inc])
-    tokens: list[str] = []
-    value = Fraction(0)
-    bare = True  # the last token is a lone value that a run of increments may extend
-    tokens.append("0")
-    for count, inc in runs:
-        if not bare:  # a new token starts with an explicit value: one increment goes into it
-            value += inc
-            count -= 1
-            tokens.append(_number(value))
-        if count:
-            tokens[-1] += f"+{_number(inc)}x{count}" if inc else f"x{count}"
-        value += inc * count
-        bare = count == 0
-    return " ".join(tokens)
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Synthetic request counters, one for failed and one for successful requests, sampled
-    every ``interval`` seconds from time 0 (both start at 0, so both series always exist).
-
-    Total traffic is constant; from ``incident_start`` on, a share ``error_ratio`` of it fails.
-    The counters hold the exact integral of these rates, so when the incident starts between
-    two scrapes, the first sample after it carries only the part of that interval it covered.
-    """
-
-    errors_series: str  # e.g. 'shop_requests_total{code="500"}'
-    success_series: str  # e.g. 'shop_requests_total{code="200"}'
-    requests_per_interval: float
-    interval: int = 60
-
-    def series(self, *, incident_start: float, error_ratio: float, end: int) -> list[InputSeries]:
-        """Samples from 0 through ``end`` (rounded down to a scrape)."""
-        return self.timeline([(0, 0.0), (incident_start, error_ratio)], end=end)
-
-    def timeline(self, phases: Phases, *, end: int) -> list[InputSeries]:
-        """Constant total traffic; from each phase's instant on, its error ratio."""
-        # Exact decimal arithmetic: 6000 × 0.0288 is 172.8, not 172.79999999999998.
-        per_second = to_fraction(self.requests_per_interval) / self.interval
-        changes = [(to_fraction(at), to_fraction(ratio)) for at, ratio in phases]
-        errors = [(at, per_second * ratio) for at, ratio in changes]
-        success = [(at, per_second * (1 - ratio)) for at, ratio in changes]
-        return [
-            InputSeries(self.errors_series, counter_values(errors, end, self.interval)),
-            InputSeries(self.success_series, counter_values(success, end, self.interval)),
-        ]
-
-
-@dataclass(frozen=True)
-class DetectionWindow:
-    """When the engine says a tier fires, and the evaluation instants that bracket it.
-
-    ``quiet_at`` is the last evaluation strictly before ``prediction − interval`` (None when that
-    is not after the incident start); ``firing_at`` the last one at or before ``prediction +
-    interval``. Firing is monotonic under a constant error ratio, so "quiet at quiet_at and
-    firing at firing_at" is exactly "first fires within one interval of the prediction".
-    """
-
-    tier: str
-    error_ratio: float
-    incident_start: float  # seconds since the first sample
-    predicted: float  # seconds after incident_start
-    quiet_at: int | None
-    firing_at: int
-    query: str = ""  # the PromQL that selects this tier's firing alert
-
-    @property
-    def predicted_at(self) -> float:
-        return self.incident_start + self.predicted
-
-
-def detection_window(
-    math_: TierMath, error_ratio: float, resolution: int, incident_start: float, interval: int = 60
-) -> DetectionWindow:
-    predicted = math_.detection_time(error_ratio, resolution)
-    if predicted == math.inf:
-        raise ValueError(f"{math_.id} never fires at error ratio {error_ratio}")
-    at = incident_start + predicted
-    quiet = (math.ceil((at - interval) / interval - EPSILON / interval) - 1) * interval
-    firing = math.floor((at + interval) / interval + EPSILON / interval) * interval
-    return DetectionWindow(
-        math_.id,
-        error_ratio,
-        incident_start,
-        predicted,
-        quiet if quiet > incident_start else None,
-        firing,
-    )
-
-
-def healthy_history(math_: TierMath, resolution: int, interval: int = 60) -> int:
-    """Seconds of healthy samples that fill the tier's long window with full-range rates."""
-    needed = math_.long + resolution + interval
-    return math.ceil(needed / interval) * interval
+LONG_HISTORY = 6 * 3600  # tiers with a longer window run alone, on their own rules only
+BELOW = Fraction(95, 100)  # "just below the threshold"
+SLOW_BURN = Fraction(2)  # × threshold, on top of BELOW
+LOW_TRAFFIC = Fraction(9, 10)  # share of min_events the long window sees in "low traffic"
+DEFAULT_RATE = Fraction(100)  # events per second (the total query's value)
 
 
 def _id(*parts: object) -> str:
+    """A check or group id from parts (promtool's check ids are one word)."""
     return ".".join(re.sub(r"[^\w.:@%=+-]", "_", str(p)) for p in parts)
 
 
-def detection_group(
-    slo: RenderedSLO,
-    tier: str,
-    error_ratio: float,
-    traffic: TrafficSource,
-    *,
-    offset: float | None = None,
-    name: str | None = None,
-) -> tuple[TestGroup, DetectionWindow]:
-    """Healthy traffic that fills the tier's long window, then a constant ``error_ratio`` from
-    ``history + offset`` (default offset: half an interval after a scrape).
+@dataclass(frozen=True)
+class Scenario:
+    """One claim about one tier, the checks that prove it and the probe that observes it."""
 
-    Asserts the tier is quiet at the last evaluation before the incident and at ``quiet_at``,
-    and fires with its exact labels at ``firing_at``; probes every evaluation in between, so the
-    run records when it really started. Every *other* tier of the SLO whose behaviour the engine
-    also predicts here (its long window is full of healthy history, or it cannot see this error
-    ratio at all) is asserted firing or quiet at those same instants, wherever its own bracket
-    makes that certain: the tiers share an alert name, and only the ``tier`` label tells them
-    apart.
-    """
-    step = traffic.interval
-    math_ = slo.tiers[tier]
-    start = healthy_history(math_, slo.resolution, step) + (step / 2 if offset is None else offset)
-    query = slo.firing_query(tier)
-    window = replace(detection_window(math_, error_ratio, slo.resolution, start, step), query=query)
-    name = name or _id(slo.service, slo.slo, tier, f"e={error_ratio:g}", f"at+{start % step:g}s")
-    baseline = math.floor(start / step) * step
-    checks = [ExprCheck(_id(name, "healthy"), query, baseline)]
-    if window.quiet_at is not None:
-        checks.append(ExprCheck(_id(name, "quiet"), query, window.quiet_at))
-    checks.append(
-        ExprCheck(_id(name, "firing"), query, window.firing_at, (slo.firing_sample(tier),))
-    )
-    first_probe = window.quiet_at if window.quiet_at is not None else baseline
-    checks.extend(
-        ExprCheck(_id(name, "probe", t), query, t, probe=True)
-        for t in range(first_probe + step, window.firing_at, step)
-    )
-    instants = sorted({c.eval_time for c in checks if not c.probe})
-    for other in slo.alerts:
-        if other == tier:
-            continue
-        state = _predicted_states(slo, other, error_ratio, start, step, instants)
-        for t, firing in state.items():
-            expected = (slo.firing_sample(other),) if firing else ()
-            checks.append(
-                ExprCheck(_id(name, "other", other, t), slo.firing_query(other), t, expected)
-            )
-    series = traffic.series(incident_start=start, error_ratio=error_ratio, end=window.firing_at)
-    return TestGroup(name, series, checks, step), window
+    service: str
+    slo: str
+    tier: str
+    kind: str  # outage, reset, slow-burn, below-threshold, low-traffic
+    title: str  # "outage at 100%"
+    group: str
+    checks: tuple[str, ...]  # assertion ids: all must pass
+    expected: str  # "fires 2m 56s after the incident began (±1m)"
+    expected_seconds: float | None  # None: must never fire
+    observe: str | None = None  # probe id; its value is a timestamp
+    observe_last: bool = False  # the probe is the last firing (reset), not the first
+    reference: float = 0.0  # the instant the expected time is measured from
+    horizon: float = 0.0  # seconds the scenario watched (for "never fired in ...")
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}/{self.slo} {self.tier} {self.title}"
 
 
-def _predicted_states(
-    slo: RenderedSLO, tier: str, error_ratio: float, start: float, step: int, instants: list[int]
-) -> dict[int, bool]:
-    """Instants at which the engine says for sure whether ``tier`` fires (True) or not."""
-    math_ = slo.tiers[tier]
-    if error_ratio <= float(math_.threshold):
-        # No window can average more than the error ratio itself, full or not.
-        return dict.fromkeys(instants, False)
-    if healthy_history(math_, slo.resolution, step) > start:
-        return {}  # its long window is not full of healthy history: no prediction
-    window = detection_window(math_, error_ratio, slo.resolution, start, step)
-    states = {}
-    for t in instants:
-        if t <= start or (window.quiet_at is not None and t <= window.quiet_at):
-            states[t] = False
-        elif t >= window.firing_at:
-            states[t] = True
-    return states
+@dataclass
+class SLOTests:
+    """One SLO's test groups and scenarios, or (``problem``) why it cannot be tested."""
+
+    service: str
+    slo: str
+    rendered: RenderedSLO | None
+    synthesis: Synthesis | None
+    groups: list[TestGroup] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    # rule-file set name → files, for --out (name is the file stem of the test file)
+    rule_sets: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    group_sets: dict[str, str] = field(default_factory=dict)  # group name → rule-set name
+    problem: str | None = None  # why it cannot be tested
 
 
-def first_firing(run: TestRun, group: TestGroup, window: DetectionWindow) -> int | None:
-    """The earliest evaluation at which the group's checks of the tier (assertions or probes)
-    saw its alert firing; None when none did."""
-    seen = [
-        o.check.eval_time
-        for o in run.outcomes
-        if o.group == group.name
-        and o.check.expr == window.query
-        and (
-            (o.passed and bool(o.check.expected))
-            or (not o.passed and not o.check.expected and "alertstate" in (o.got or ""))
+def _rate_for(slo: SLO) -> Fraction:
+    """Scenario traffic: 100 events/s, or more when min_events needs it in every long window."""
+    rate = DEFAULT_RATE
+    if slo.alerting.min_events:
+        shortest = min(t.long for t in slo.policy.tiers)
+        rate = max(rate, Fraction(math.ceil(10 * slo.alerting.min_events / shortest)))
+    return rate
+
+
+def _nice_floor(value: Fraction, digits: int = 2) -> Fraction:
+    """``value`` rounded down to ``digits`` significant digits (a rate people can read)."""
+    ctx = Context(prec=digits, rounding=ROUND_FLOOR)
+    dec = ctx.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return Fraction(dec)
+
+
+class ScenarioBuilder:
+    """Builds the test groups and scenarios of one SLO."""
+
+    def __init__(self, tests: SLOTests, slo: SLO, rendered: RenderedSLO, synthesis: Synthesis):
+        self.tests = tests
+        self.model = slo
+        self.full = rendered.only_group()
+        self.synthesis = synthesis
+        self.rate = _rate_for(slo)
+        self.traffic = SeriesTraffic(synthesis, self.rate)
+        self.base = base_window(slo)
+        self.timing = {
+            tier: timing(m, self.base, synthesis.irate_only) for tier, m in self.full.tiers.items()
+        }
+        self.prefix = f"{tests.service}.{tests.slo}"
+        self.title = f"{tests.service}/{tests.slo}"
+
+    def history(self, tier: str) -> int:
+        """Healthy samples that fill the tier's long window (as evaluated) with full rates."""
+        high = self.timing[tier].high
+        return (
+            math.ceil((high.long + self.timing[tier].resolution + INTERVAL) / INTERVAL) * INTERVAL
         )
-    ]
-    return min(seen) if seen else None
+
+    # which rules a set of tiers runs on
+    def _rules_for(self, tiers: Sequence[str]) -> tuple[str, RenderedSLO]:
+        if len(tiers) == 1 and self.full.tiers[tiers[0]].long > LONG_HISTORY:
+            return f"{self.prefix}.{tiers[0]}", self.full.only_tier(tiers[0])
+        return self.prefix, self.full
+
+    def _add(self, group: TestGroup, rules_key: str, rendered: RenderedSLO, long: int) -> None:
+        group.rule_files = {f"{rules_key}.rules.yml": _single_text(rendered.rule_files)}
+        # Cost: evaluations × samples in the longest window read (what promtool spends on).
+        group.cost = group.end / INTERVAL * (1 + long / INTERVAL)
+        self.tests.rule_sets[rules_key] = group.rule_files
+        self.tests.group_sets[group.name] = rules_key
+        self.tests.groups.append(group)
+
+    def _scenario(self, tier: str, kind: str, title: str, group: str, **kw) -> None:
+        self.tests.scenarios.append(
+            Scenario(self.tests.service, self.tests.slo, tier, kind, title, group, **kw)
+        )
+
+    def _probe(self, slo: RenderedSLO, tier: str, ident: str, since: int, at: int, fn: str):
+        """The first (``min``) or last (``max``) instant the tier fired in ``[since, at]``."""
+        query = slo.firing_query(tier)
+        span = duration(max(at - since, INTERVAL))
+        return ExprCheck(ident, f"{fn}_over_time(timestamp({query})[{span}:1m])", at, probe=True)
+
+    def _never(self, slo: RenderedSLO, tier: str, ident: str, end: int) -> ExprCheck:
+        query = slo.firing_query(tier)
+        return ExprCheck(ident, f"count_over_time({query}[{duration(end + INTERVAL)}])", end)
+
+    def build(self, only: Sequence[str] = ()) -> None:
+        tiers = [t for t in self.full.tiers if not only or t in only]
+        short = [t for t in tiers if self.full.tiers[t].long <= LONG_HISTORY]
+        sets = ([short] if short else []) + [[t] for t in tiers if t not in short]
+        for subset in sets:
+            self.outage(subset)
+        for tier in tiers:
+            self.below_then_burn(tier)
+        if self.model.alerting.min_events:
+            for tier in tiers:
+                self.low_traffic(tier)
+
+    def _detection_checks(
+        self, slo: RenderedSLO, tier: str, prefix: str, start: float, band: tuple[float, float]
+    ) -> tuple[list[ExprCheck], Bracket]:
+        query, sample = slo.firing_query(tier), slo.firing_sample(tier)
+        b = bracket(start, *band)
+        checks = [ExprCheck(_id(prefix, "healthy"), query, on_grid(start))]
+        if b.before is not None and b.before > on_grid(start):
+            checks.append(ExprCheck(_id(prefix, "quiet"), query, b.before))
+        checks.append(ExprCheck(_id(prefix, "firing"), query, b.after, (sample,)))
+        return checks, b
+
+    def outage(self, tiers: Sequence[str]) -> None:
+        key, slo = self._rules_for(tiers)
+        name = f"{self.title} outage ({', '.join(tiers)})"
+        start = max(self.history(t) for t in tiers) + INTERVAL / 2
+        detect = {t: self.timing[t].detection(1.0) for t in tiers}
+        length = max(
+            max(
+                detect[t][1] + 2 * INTERVAL,
+                self.timing[t].high.short + self.timing[t].resolution + 2 * INTERVAL,
+            )
+            for t in tiers
+        )
+        end = start + math.ceil(length / INTERVAL) * INTERVAL
+        checks: list[ExprCheck] = []
+        plans = []
+        for t in tiers:
+            prefix, rprefix = _id(self.prefix, t, "outage"), _id(self.prefix, t, "reset")
+            found, _ = self._detection_checks(slo, t, prefix, start, detect[t])
+            checks.extend(found)
+            reset = self.timing[t].reset(1.0)
+            rb = bracket(end, *reset, floor_before=on_grid(end))
+            query, sample = slo.firing_query(t), slo.firing_sample(t)
+            checks.append(ExprCheck(_id(rprefix, "firing"), query, rb.before, (sample,)))
+            checks.append(ExprCheck(_id(rprefix, "cleared"), query, rb.after))
+            plans.append((t, prefix, rprefix, [c.id for c in found], reset, rb.after))
+        group_end = max(p[-1] for p in plans)
+        for t, prefix, rprefix, ids, reset, _after in plans:
+            first = self._probe(slo, t, _id(prefix, "first"), on_grid(start), on_grid(end), "min")
+            last = self._probe(slo, t, _id(rprefix, "last"), on_grid(start), group_end, "max")
+            checks.extend([first, last])
+            self._scenario(
+                t,
+                "outage",
+                "outage at 100%",
+                name,
+                checks=tuple(ids),
+                expected=f"fires {band_text(*detect[t])} after the incident began (±1m)",
+                expected_seconds=detect[t][0],
+                observe=first.id,
+                reference=start,
+            )
+            self._scenario(
+                t,
+                "reset",
+                "reset after the outage",
+                name,
+                checks=(_id(rprefix, "firing"), _id(rprefix, "cleared")),
+                expected=f"clears {band_text(*reset)} after the incident ended (±1m)",
+                expected_seconds=reset[0],
+                observe=last.id,
+                observe_last=True,
+                reference=end,
+            )
+        series = self.traffic.timeline([(0, 0), (start, 1), (end, 0)], end=group_end)
+        group = TestGroup(name, series, checks, INTERVAL)
+        self._add(group, key, slo, max(slo.tiers[t].long for t in tiers))
+
+    def below_then_burn(self, tier: str) -> None:
+        """Just below the threshold until both windows hold nothing else (never fires), then a
+        slow burn on top of it (fires when predicted).
+
+        The windows then average ``b + (e − b)·m/W`` (``b`` the ratio below, ``e`` the burn,
+        ``m`` the burn's weight in the window), which crosses ``T`` exactly when a burn of
+        ``T·(e − b)/(T − b)`` from zero would: the engine predicts it with that ratio. One
+        window fill serves both scenarios, which halves the cost of days-long tiers.
+        """
+        key, slo = self._rules_for([tier])
+        math_ = slo.tiers[tier]
+        threshold = math_.threshold
+        below = BELOW * threshold
+        factor = SLOW_BURN
+        burn = min(factor * threshold, Fraction(1))
+        equivalent = threshold * (burn - below) / (threshold - below)
+        prefix = _id(self.prefix, tier, "below")
+        bprefix = _id(self.prefix, tier, "slow-burn")
+        name = f"{self.title} {tier} just below the threshold, then a slow burn"
+        start = self.history(tier) + INTERVAL / 2
+        quiet_end = on_grid(start)
+        query = slo.firing_query(tier)
+        checks = [
+            ExprCheck(_id(prefix, "quiet", t), query, t)
+            for t in sorted({on_grid(math_.short), on_grid(math_.long / 2), on_grid(math_.long)})
+            if t < quiet_end
+        ]
+        checks.append(self._never(slo, tier, _id(prefix, "never"), quiet_end))
+        for label, window in (("long", math_.long), ("short", math_.short)):
+            checks.append(ratio_check(slo, _id(prefix, label, "ratio"), window, below, quiet_end))
+        if self.model.alerting.min_events:  # the event gate is open: the check is not vacuous
+            checks.append(
+                events_check(
+                    slo,
+                    _id(prefix, "events"),
+                    math_.long,
+                    quiet_end,
+                    at_least=self.model.alerting.min_events,
+                    below=1e18,
+                )
+            )
+        for other in slo.alerts:
+            if other != tier and slo.tiers[other].threshold > below:
+                checks.append(self._never(slo, other, _id(prefix, "other", other), quiet_end))
+        below_ids = tuple(c.id for c in checks)
+        checks.append(self._probe(slo, tier, _id(prefix, "first"), 0, quiet_end, "min"))
+        band = self.timing[tier].detection(float(equivalent))
+        burn_checks, b = self._detection_checks(slo, tier, bprefix, start, band)
+        burn_ids = tuple(c.id for c in burn_checks if c.id != _id(bprefix, "healthy"))
+        checks.extend(c for c in burn_checks if c.id in burn_ids)
+        checks.append(self._probe(slo, tier, _id(bprefix, "first"), quiet_end, b.after, "min"))
+        self._scenario(
+            tier,
+            "below-threshold",
+            f"just below the threshold at {fmt_percent(below)}",
+            name,
+            checks=below_ids,
+            expected=f"never fires (both windows hold {fmt_percent(below)})",
+            expected_seconds=None,
+            observe=_id(prefix, "first"),
+            reference=0,
+            horizon=quiet_end,
+        )
+        self._scenario(
+            tier,
+            "slow-burn",
+            f"slow burn at {fmt_percent(burn)} ({fmt(factor)}× threshold) on top of it",
+            name,
+            checks=burn_ids,
+            expected=f"fires {band_text(*band)} after the burn began (±1m)",
+            expected_seconds=band[0],
+            observe=_id(bprefix, "first"),
+            reference=start,
+        )
+        series = self.traffic.timeline([(0, below), (start, burn)], end=b.after)
+        self._add(TestGroup(name, series, checks, INTERVAL), key, slo, math_.long)
+
+    def low_traffic(self, tier: str) -> None:
+        key, slo = self._rules_for([tier])
+        math_ = slo.tiers[tier]
+        min_events = self.model.alerting.min_events
+        assert min_events
+        # Per interval: a round number such that the long window (W/interval + 1 samples in
+        # Prometheus 2's closed ranges) sees just under min_events events.
+        per_interval = _nice_floor(LOW_TRAFFIC * min_events * INTERVAL / (math_.long + INTERVAL))
+        traffic = SeriesTraffic(self.synthesis, per_interval / INTERVAL)
+        prefix = _id(self.prefix, tier, "low-traffic")
+        name = f"{self.title} {tier} low traffic"
+        end = self.history(tier) + INTERVAL
+        query = slo.firing_query(tier)
+        seen = per_interval * (math_.long // INTERVAL)  # at least, whatever the range semantics
+        checks = [
+            ExprCheck(_id(prefix, "quiet", t), query, t)
+            for t in sorted({on_grid(math_.short), on_grid(math_.long / 2), end})
+        ]
+        checks.append(self._never(slo, tier, _id(prefix, "never"), end))
+        checks.append(ratio_check(slo, _id(prefix, "long.ratio"), math_.long, 1, end))
+        checks.append(ratio_check(slo, _id(prefix, "short.ratio"), math_.short, 1, end))
+        checks.append(
+            events_check(
+                slo, _id(prefix, "events"), math_.long, end, at_least=seen, below=min_events
+            )
+        )
+        checks.append(self._probe(slo, tier, _id(prefix, "first"), 0, end, "min"))
+        group = TestGroup(name, traffic.timeline([(0, 1)], end=end), checks, INTERVAL)
+        self._scenario(
+            tier,
+            "low-traffic",
+            f"low traffic ({fmt(seen, 4)}+ events per {format_duration(math_.long)} < "
+            f"min_events {min_events})",
+            name,
+            checks=tuple(c.id for c in checks if not c.probe),
+            expected="never fires, although every event fails",
+            expected_seconds=None,
+            observe=_id(prefix, "first"),
+            reference=0,
+            horizon=end,
+        )
+        self._add(group, key, slo, math_.long)
 
 
-def ratio_check(
-    slo: RenderedSLO,
-    check_id: str,
-    window: int,
-    value: float | Fraction,
-    at: int,
-    rel: float = 1e-9,
-) -> ExprCheck:
-    """The recorded error ratio over ``window`` equals ``value`` (to ``rel``) at ``at``."""
-    record = selector(f"slogen:sli_error_ratio:rate{format_duration(window)}", slo.record_labels())
-    return _close_check(slo, check_id, record, value, at, rel)
-
-
-def events_check(
-    slo: RenderedSLO, check_id: str, window: int, at: int, *, at_least: float, below: float
-) -> ExprCheck:
-    """The recorded event count over ``window`` is in ``[at_least, below)`` at ``at``."""
-    record = selector(f"slogen:sli_events:count{format_duration(window)}", slo.record_labels())
-    expr = f"({record} >= bool {_number(at_least)}) * ({record} < bool {_number(below)})"
-    return ExprCheck(check_id, expr, at, (Sample(slo.record_sample_labels(), 1.0),))
-
-
-def _close_check(
-    slo: RenderedSLO, check_id: str, record: str, value: float | Fraction, at: int, rel: float
-) -> ExprCheck:
-    tolerance = _number(abs(float(value)) * rel or rel)
-    expr = f"abs({record} - {_number(value)}) <= bool {tolerance}"
-    return ExprCheck(check_id, expr, at, (Sample(slo.record_sample_labels(), 1.0),))
-
-
-def quiet_group(
-    slo: RenderedSLO,
-    tier: str,
-    error_ratio: float | Fraction,
-    traffic: TrafficSource,
-    *,
-    duration_: int,
-    checkpoints: Iterable[float],
-    name: str | None = None,
-) -> TestGroup:
-    """A constant ``error_ratio`` from the first sample on, for ``duration_`` seconds: every
-    window sees nothing but the incident, the worst case for a ratio below the threshold. The
-    tier must be quiet at each checkpoint (seconds, rounded down to an evaluation) and at the
-    end, where both its windows must hold exactly ``error_ratio`` (so the run is not vacuous).
-    """
-    step = traffic.interval
-    math_ = slo.tiers[tier]
-    end = math.floor(duration_ / step) * step
-    name = name or _id(slo.service, slo.slo, tier, f"quiet-e={float(error_ratio):g}")
-    query = slo.firing_query(tier)
-    times = sorted({min(end, math.floor(c / step) * step) for c in checkpoints} | {end})
-    checks = [ExprCheck(_id(name, "quiet", t), query, t) for t in times]
-    for label, window in (("long", math_.long), ("short", math_.short)):
-        checks.append(ratio_check(slo, _id(name, label, "ratio"), window, error_ratio, end))
-    series = traffic.series(incident_start=0, error_ratio=error_ratio, end=end)
-    return TestGroup(name, series, checks, step)
+def _single_text(rule_files: Mapping[str, str]) -> str:
+    """Rule files reduced to one SLO's group are one file; join defensively if not."""
+    texts = list(rule_files.values())
+    if len(texts) == 1:
+        return texts[0]
+    groups = []
+    for text in texts:
+        groups.extend((yaml.safe_load(text) or {}).get("groups", []))
+    return yaml.safe_dump({"groups": groups}, sort_keys=False, width=10_000)
