@@ -178,6 +178,14 @@ def test_a_fatal_failure_stops_what_has_not_started() -> None:
     assert len(fake.log) == 1
     assert report.count(DONE) == 0
     assert "no credentials" in "\n".join(report.errors)
+    labelled = execute(
+        Fake(fail=["s/a", "fatal"], workers=1),
+        ordered(changes),
+        [],
+        Progress(0, quiet=True),
+        label="fake",
+    )
+    assert labelled.errors == ["fake: no credentials"]
 
 
 def test_concurrency_stays_within_the_budget() -> None:

@@ -216,10 +216,13 @@ def execute(
     changes: Sequence[Change],
     desired: Sequence[Resource],
     progress: Progress,
-    report: ApplyReport | None = None,
+    label: str = "",
 ) -> ApplyReport:
-    """Carry out ``changes`` through ``requests``; every change ends DONE, FAILED or SKIPPED."""
-    report = report if report is not None else ApplyReport()
+    """Carry out ``changes`` through ``requests``; every change ends DONE, FAILED or SKIPPED.
+
+    ``label`` (the backend's name) prefixes failures that belong to no single change.
+    """
+    report = ApplyReport()
     run = _Run(requests, progress, report)
     upserts = {c.resource.key: c for c in changes if c.action in (CREATE, UPDATE, REPLACE)}
     deletes = {c.resource.key: c for c in changes if c.action == DELETE}
@@ -263,7 +266,7 @@ def execute(
         try:
             requests.repoint(res)
         except Exception as exc:
-            report.errors.append(run.message(exc))
+            report.errors.append(f"{label}: {run.message(exc)}" if label else run.message(exc))
 
     # 3. deletes and the old halves of replacements, dependants first
     victims: dict[str, tuple[Change, Resource]] = {}
@@ -323,7 +326,8 @@ def execute(
         if not any(o.change is change for o in report.outcomes):
             run.record(change, DONE, step=False)
     if run.fatal is not None:
-        report.errors.append(run.message(run.fatal))
+        fatal = run.message(run.fatal)
+        report.errors.append(f"{label}: {fatal}" if label else fatal)
     return report
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import slogen.backends.cloudwatch.aws as aws
 import slogen.backends.cloudwatch.read as read
-from slogen.backends.cloudwatch.names import configured_regions
+from slogen.backends.cloudwatch.names import BACKEND, configured_regions
 from slogen.backends.cloudwatch.requests import AlarmRequests
 from slogen.backends.contract import target_label
 from slogen.plan.executor import execute
@@ -60,7 +60,7 @@ class ApiTarget:
                 if res is not None:
                     client.regions.add(res.body["Region"])
         requests = AlarmRequests(client, len(client.regions))
-        report = execute(requests, changes, desired, progress)
+        report = execute(requests, changes, desired, progress, label=BACKEND)
         where = client.endpoint or "AWS"
         report.notes.append(
             f"CloudWatch: {client.requests} API request(s) to {where} in "

@@ -13,6 +13,7 @@ from slogen.backends.contract import target_label
 from slogen.backends.datadog.api.client import Client
 from slogen.backends.datadog.api.read import read_live, read_snapshot
 from slogen.backends.datadog.api.requests import DatadogRequests
+from slogen.backends.datadog.facts import BACKEND
 from slogen.plan.executor import execute
 from slogen.plan.model import Change
 from slogen.plan.outcome import ApplyReport
@@ -43,7 +44,9 @@ class ApiTarget:
         bodies can name live objects; a replaced monitor's composites are re-pointed."""
         with Client(self.settings) as client:
             snap = read_snapshot(client)
-            report = execute(DatadogRequests(client, snap), changes, desired, progress)
+            report = execute(
+                DatadogRequests(client, snap), changes, desired, progress, label=BACKEND
+            )
             report.notes.append(
                 f"Datadog: {client.requests} API request(s) to {client.settings.host}."
             )
