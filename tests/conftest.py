@@ -15,6 +15,15 @@ SPECS = ROOT / "specs"
 
 
 GOLDEN = ROOT / "tests" / "golden"
+
+
+def example_policies() -> str:
+    """The ``policies:`` block of specs/slogen.yaml, for tests that write their own settings
+    (other targets) around the example specs."""
+    text = (SPECS / "slogen.yaml").read_text(encoding="utf-8")
+    start = text.index("\npolicies:\n") + 1
+    end = text.index("\ntargets:", start) + 1
+    return text[start:end]
 REGEN_SCRIPT = ROOT / "scripts" / "regen_golden.py"
 
 

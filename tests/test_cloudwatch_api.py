@@ -31,17 +31,12 @@ from slogen.backends.cloudwatch import names
 from slogen.plan.executor import RateLimiter
 from slogen.plan.progress import Progress
 from tests.cli import Result, run
-from tests.conftest import SPECS
+from tests.conftest import SPECS, example_policies
 from tests.fakes.cloudwatch import MotoCloudWatch
 
 SECRET = "cw-secret-0123456789abcdefSECRET"
-ALARMS = {"eu-west-1": 24, "us-east-1": 18}
-POLICIES = """\
-policies:
-  batch:
-    - {severity: ticket, budget: 5%, long: 6h, short: 30m}
-    - {severity: ticket, budget: 10%, long: 3d, short: 6h}
-"""
+ALARMS = {"eu-west-1": 25, "us-east-1": 18}  # checkout/availability has a no-traffic alarm
+POLICIES = example_policies()
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +141,12 @@ def counts(result: Result) -> str:
 
 def test_create_from_empty_then_nothing_to_do(env: Env) -> None:
     first = env.plan()
-    assert counts(first) == "Plan: 42 to add, 0 to change, 0 to destroy."
+    assert counts(first) == "Plan: 43 to add, 0 to change, 0 to destroy."
     assert "reading alarms in eu-west-1, us-east-1 only" in first.output
     env.fake.calls.clear()
     applied = env.apply()
-    assert "Apply complete: 42 change(s) made." in applied.output
-    assert env.fake.calls["PutMetricAlarm"] == 28 and env.fake.calls["PutCompositeAlarm"] == 14
+    assert "Apply complete: 43 change(s) made." in applied.output
+    assert env.fake.calls["PutMetricAlarm"] == 29 and env.fake.calls["PutCompositeAlarm"] == 14
     # Names are checked to be free first: one DescribeAlarms per region and kind.
     assert env.fake.calls["DescribeAlarms"] == 4 + 2  # + the plan's read, one page per region
     for region, number in ALARMS.items():
@@ -164,7 +159,8 @@ def test_create_from_empty_then_nothing_to_do(env: Env) -> None:
     assert composite["AlarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:checkout-page"]
     assert composite["OKActions"] == composite["AlarmActions"]
     long_ = env.alarms()["slogen/checkout/availability/page-1h/long"]
-    assert [m["ReturnData"] for m in long_["Metrics"]] == [False, False, True]
+    # the example sums two metrics per side: 4 metrics, 2 sums, the returned ratio
+    assert [m["ReturnData"] for m in long_["Metrics"]] == [False] * 6 + [True]
     assert long_["AlarmActions"] == []
     assert env.tags("slogen/search/availability/page-1h", "us-east-1")["slogen-key"] == (
         "search/availability/page-1h"
@@ -326,7 +322,7 @@ def test_moving_an_slo_to_another_region_replaces_its_alarms(env: Env) -> None:
     assert "-/+ metric-alarm search/availability/page-1h/long" in plan.stdout
     env.apply()
     assert env.alarms("us-east-1") == {}
-    assert len(env.alarms("eu-west-1")) == 42
+    assert len(env.alarms("eu-west-1")) == 43
     assert "No changes." in env.plan().stdout
 
 
@@ -335,12 +331,12 @@ def test_moving_an_slo_to_another_region_replaces_its_alarms(env: Env) -> None:
 
 def test_throttling_is_retried_until_it_converges(env: Env) -> None:
     env.fake.inject_throttling(2, ["DescribeAlarms", "GetResources"])
-    assert counts(env.plan()) == "Plan: 42 to add, 0 to change, 0 to destroy."
+    assert counts(env.plan()) == "Plan: 43 to add, 0 to change, 0 to destroy."
     env.fake.calls.clear()
     env.fake.inject_throttling(5, ["PutMetricAlarm", "PutCompositeAlarm"])
     applied = env.apply()
-    assert "Apply complete: 42 change(s) made." in applied.output
-    assert env.fake.calls["PutMetricAlarm"] + env.fake.calls["PutCompositeAlarm"] == 42 + 5
+    assert "Apply complete: 43 change(s) made." in applied.output
+    assert env.fake.calls["PutMetricAlarm"] + env.fake.calls["PutCompositeAlarm"] == 43 + 5
     assert "No changes." in env.plan().stdout
 
 
@@ -352,7 +348,7 @@ def test_a_failure_skips_its_dependants_and_the_next_plan_shows_the_rest(
     monkeypatch.setattr(cloudwatch_aws, "WRITE_RETRIES", 1)
     env.fake.inject_throttling(2, ["PutMetricAlarm"])  # both attempts of the first call
     result = env.apply(exit_code=1)
-    assert "Apply incomplete: 22 done, 1 failed, 1 not attempted." in result.stderr
+    assert "Apply incomplete: 23 done, 1 failed, 1 not attempted." in result.stderr
     assert "PutMetricAlarm in eu-west-1: Throttling: Rate exceeded" in result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
     skipped = [line for line in result.stderr.splitlines() if "not attempted  +" in line]
@@ -382,11 +378,11 @@ def test_an_interrupted_apply_is_finished_by_the_next_one(
     monkeypatch.setattr(Progress, "step", original)
     left = counts(env.plan())
     added = int(left.split()[1])
-    assert 0 < added <= 32, left
+    assert 0 < added <= 33, left
     assert left.endswith("0 to change, 0 to destroy.")
     env.apply()
     assert "No changes." in env.plan().stdout
-    assert len(env.alarms()) + len(env.alarms("us-east-1")) == 42
+    assert len(env.alarms()) + len(env.alarms("us-east-1")) == 43
 
 
 # -- saved plans ----------------------------------------------------------------------------------
@@ -396,7 +392,7 @@ def test_a_saved_plan_applies_and_a_stale_one_is_refused(env: Env, in_tmp: Path)
     env.configure(regions=["eu-west-1", "us-east-1"])  # saved with the plan, read back as a list
     env.plan("-o", "plan.json")
     result = run("apply", "plan.json")
-    assert "Apply complete: 42 change(s) made." in result.output
+    assert "Apply complete: 43 change(s) made." in result.output
     checkout = (env.specs / "checkout.yaml").read_text()
     (env.specs / "checkout.yaml").write_text(checkout.replace("objective: 99.9", "objective: 99.5"))
     env.plan("-o", "plan2.json")
@@ -534,3 +530,21 @@ def test_a_key_left_in_two_regions_keeps_the_spec_region_and_loses_the_other() -
     assert by_key[key].body["Region"] == "us-east-1"
     assert by_key[f"{key}#eu-west-1"].depends_on == (f"{key}/long#eu-west-1",)
     assert snap.strays == [key, f"{key}/long"]
+
+
+def test_the_no_traffic_alarm_is_accepted_and_reads_back_unchanged(env: Env) -> None:
+    """checkout/availability opts in (``no_traffic: 15m``): moto takes the alarm on the summed
+    total (missing data breaching, at most 0 over one 15-minute period, the page topic as
+    alarm and OK action) and a plan after apply sees no drift."""
+    env.apply()
+    alarm = env.alarms()["slogen/checkout/availability/no-traffic"]
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["ComparisonOperator"] == "LessThanOrEqualToThreshold"
+    assert alarm["Threshold"] == 0 and alarm["EvaluationPeriods"] == 1
+    assert [m["Id"] for m in alarm["Metrics"] if m["ReturnData"]] == ["m2"]
+    assert {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m} == {900}
+    assert alarm["AlarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:checkout-page"]
+    assert alarm["OKActions"] == alarm["AlarmActions"]
+    tags = env.tags("slogen/checkout/availability/no-traffic", "eu-west-1")
+    assert tags["tier"] == "no-traffic" and tags["slogen-key"] == "checkout/availability/no-traffic"
+    assert "No changes." in env.plan().stdout

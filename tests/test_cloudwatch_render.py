@@ -88,7 +88,8 @@ def render_errors(directory: Path) -> list[str]:
 def test_three_alarms_per_tier_in_the_spec_region() -> None:
     resources = example_resources()
     kinds = [r.kind for r in resources.values()]
-    assert kinds.count(names.METRIC_ALARM) == 28 and kinds.count(names.COMPOSITE_ALARM) == 14
+    # 14 tiers x (long + short) + checkout/availability's no-traffic alarm
+    assert kinds.count(names.METRIC_ALARM) == 29 and kinds.count(names.COMPOSITE_ALARM) == 14
     regions = {r.key: r.body["Region"] for r in resources.values()}
     assert regions["checkout/availability/page-1h"] == "eu-west-1"
     assert regions["search/query-latency/page-1h/long"] == "us-east-1"
@@ -98,13 +99,20 @@ def test_three_alarms_per_tier_in_the_spec_region() -> None:
 
 def test_window_alarm_is_a_ratio_of_sums_over_one_datapoint() -> None:
     long_ = example_resources()["metric-alarm checkout/availability/page-1h/long"].body
-    assert [m["Id"] for m in long_["Metrics"]] == ["m1", "m2", "e1"]
-    assert [m["ReturnData"] for m in long_["Metrics"]] == [False, False, True]
-    m1, m2, e1 = long_["Metrics"]
-    assert m1["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count"
-    assert m2["MetricStat"]["Metric"]["MetricName"] == "RequestCount"
-    assert m1["MetricStat"]["Period"] == m2["MetricStat"]["Period"] == 3600
-    assert m1["MetricStat"]["Stat"] == "Sum"
+    # Each side sums two metrics (target and load balancer 5XX; requests and ELB 5XX).
+    ids = ["m1_1", "m1_2", "m1", "m2_1", "m2_2", "m2", "e1"]
+    assert [m["Id"] for m in long_["Metrics"]] == ids
+    assert [m["ReturnData"] for m in long_["Metrics"]] == [False] * 6 + [True]
+    t5xx, elb5xx, m1, requests, _, m2, e1 = long_["Metrics"]
+    assert t5xx["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+    assert elb5xx["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_ELB_5XX_Count"
+    assert requests["MetricStat"]["Metric"]["MetricName"] == "RequestCount"
+    assert (m1["Expression"], m2["Expression"]) == (
+        "FILL(m1_1, 0) + FILL(m1_2, 0)",
+        "FILL(m2_1, 0) + FILL(m2_2, 0)",
+    )
+    assert t5xx["MetricStat"]["Period"] == requests["MetricStat"]["Period"] == 3600
+    assert t5xx["MetricStat"]["Stat"] == "Sum"
     # min_events: 100 guards the long window only.
     assert e1["Expression"] == "IF(m2 >= 100, m1/m2, 0)"
     assert long_["EvaluationPeriods"] == 1 and long_["DatapointsToAlarm"] == 1
@@ -113,7 +121,7 @@ def test_window_alarm_is_a_ratio_of_sums_over_one_datapoint() -> None:
     assert long_["TreatMissingData"] == "notBreaching"
     assert long_["AlarmActions"] == long_["OKActions"] == long_["InsufficientDataActions"] == []
     short = example_resources()["metric-alarm checkout/availability/page-1h/short"].body
-    assert short["Metrics"][2]["Expression"] == "m1/m2"
+    assert short["Metrics"][-1]["Expression"] == "m1/m2"
     assert short["Metrics"][0]["MetricStat"]["Period"] == 300
     assert short["Threshold"] == 0.0144
 
@@ -159,10 +167,15 @@ def test_composite_joins_both_windows_and_notifies() -> None:
         "checkout/availability/page-1h/short",
     )
     description = body["AlarmDescription"]
-    assert "over 14.4x" in description
+    assert "above 14.4x" in description
     assert "Runbook: https://runbooks.example.com/checkout/availability" in description
     assert "2% of the 30d error budget" in description
-    assert "with at least 100 events in the last 1h" in description
+    # sent with ALARM and OK alike: states the condition and what clears it, claims neither
+    assert (
+        "In ALARM while all of these hold, OK once any one does not: error ratio above 1.44% "
+        "over the last 1h; above 1.44% over the last 5m; at least 100 events in the last 1h."
+    ) in description
+    assert "is burning" not in description and "recovered" not in description
 
 
 def test_tags_mark_ownership_and_carry_the_spec_labels() -> None:
@@ -347,7 +360,8 @@ def test_api_target_notes_which_regions_are_read(tmp_path: Path) -> None:
 def test_files_target_plans_offline_and_converges(in_tmp: Path) -> None:
     first = run("plan", str(SPECS), "--target", "cloudwatch")
     assert "cloudwatch (files:out/cloudwatch):" in first.stdout
-    assert "Plan: 42 to add, 0 to change, 0 to destroy." in first.stdout
+    # 14 tiers x 3 alarms + checkout/availability's no-traffic alarm
+    assert "Plan: 43 to add, 0 to change, 0 to destroy." in first.stdout
     run("apply", str(SPECS), "--target", "cloudwatch", "--auto-approve")
     files = sorted(p.name for p in (in_tmp / "out" / "cloudwatch").iterdir())
     assert files == [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from slogen.backends.datadog.api import client as dd_client
 from slogen.backends.datadog.api import read as dd_read
 from tests.cli import Result, run
-from tests.conftest import SPECS
+from tests.conftest import SPECS, example_policies
 from tests.fakes.datadog_api import FakeDatadog
 
 API_KEY = "dd-api-0123456789abcdef"
@@ -65,16 +64,7 @@ class Env:
 
 
 def _config(host: str) -> str:
-    return textwrap.dedent(
-        f"""\
-        policies:
-          batch:
-            - {{severity: ticket, budget: 5%, long: 6h, short: 30m}}
-            - {{severity: ticket, budget: 10%, long: 3d, short: 6h}}
-        targets:
-          datadog: {{type: api, host: "{host}"}}
-        """
-    )
+    return example_policies() + f'targets:\n  datadog: {{type: api, host: "{host}"}}\n'
 
 
 @pytest.fixture
@@ -600,3 +590,16 @@ def test_target_delete_of_an_object_already_gone_is_done(env: Env) -> None:
     report = target.apply(changes, desired, Progress(0, quiet=True))
     assert report.ok and report.count("done") == len(changes)
     assert not [k for k in env.owned() if k.startswith("search/")]
+
+
+def test_the_no_traffic_monitor_is_accepted_and_reads_back_unchanged(env: Env) -> None:
+    """checkout/availability opts in (``no_traffic: 15m``): Datadog takes the monitor, with
+    ``<= 0`` and its critical threshold 0 agreeing, and a plan after apply sees no drift in
+    the options it sets (``on_missing_data`` instead of ``notify_no_data``)."""
+    env.apply()
+    monitor = env.owned()["checkout/availability/no-traffic"]
+    assert monitor["query"] == "sum(last_15m):sum:checkout.requests{env:prod}.as_count() <= 0"
+    assert monitor["options"]["on_missing_data"] == "show_and_notify_no_data"
+    assert monitor["options"]["thresholds"] == {"critical": 0.0}
+    assert monitor["priority"] == 1 and "@pagerduty-checkout" in monitor["message"]
+    assert "No changes." in env.plan().stdout

@@ -82,7 +82,7 @@ def test_forms_of_the_example_specs() -> None:
     assert set(forms[("search", "availability")].values()) == {dd_forms.METRIC_COMPOSITE}
     assert forms[("billing-worker", "freshness")] == {
         "ticket-6h": dd_forms.BURN_RATE_GUARD,
-        "ticket-3d": dd_forms.METRIC_COMPOSITE,
+        "ticket-21h": dd_forms.BURN_RATE_GUARD,  # 21h is within a burn-rate monitor's 1h-48h
     }
 
 
@@ -120,6 +120,29 @@ def test_message_has_handles_in_alert_and_recovery_blocks() -> None:
     assert "{{ " not in message and "{%" not in message
 
 
+def _recovery(message: str) -> str:
+    return message.split("{{#is_recovery}}")[1].split("{{/is_recovery}}")[0]
+
+
+def test_recovery_names_every_condition_that_may_have_cleared(tmp_path: Path) -> None:
+    # a composite cannot tell its message which part cleared: all of them are listed
+    message = example_resources()["monitor checkout/availability/ticket-3d"].body["message"]
+    assert (
+        "At least one of these holds now (Datadog does not say which): the error ratio over "
+        "the last 6h is at most 0.1%; over the last 3d it is at most 0.1%; the last 3d saw "
+        "fewer than 100 events.\n"
+    ) in _recovery(message)
+    assert "back below" not in message
+    # without min_events only the two windows can clear a burn-rate monitor
+    project = load_project([str(shop(tmp_path))])
+    bodies = {r.key: r.body for r in BACKEND.render(project, None)}
+    recovery = _recovery(bodies["shop/availability/page-1h"]["message"])
+    assert recovery.split("\n")[1].endswith(
+        "the error ratio over the last 5m is at most 1.44%; over the last 1h it is at most 1.44%."
+    )
+    assert "events" not in recovery
+
+
 def test_three_day_tier_is_a_composite_of_metric_monitors_with_the_same_numbers() -> None:
     res = example_resources()
     long = res["monitor checkout/availability/ticket-3d/long"].body
@@ -133,7 +156,7 @@ def test_three_day_tier_is_a_composite_of_metric_monitors_with_the_same_numbers(
     assert short["query"].startswith("sum(last_6h):") and short["query"].endswith("> 0.001")
     assert long["options"] == {
         "thresholds": {"critical": 0.001},
-        "notify_no_data": False,
+        "on_missing_data": "resolve",
         "require_full_window": False,
     }
     assert events["query"] == "sum(last_72h):sum:checkout.requests{env:prod}.as_count() >= 100"
@@ -298,7 +321,8 @@ def test_normalise_monitor_drops_server_fields_and_defaults() -> None:
         "query": desired["query"].replace(" / ", "  /  "),
         "options": {
             "thresholds": {"critical": 0.001, "warning": None},
-            "notify_no_data": False,
+            "notify_no_data": False,  # the server's default, not compared next to on_missing_data
+            "on_missing_data": "resolve",
             "require_full_window": False,
             "notify_audit": False,
             "include_tags": True,

@@ -17,6 +17,8 @@ import sys
 import pytest
 
 from slogen.backends.prometheus import rulefiles as prometheus
+from slogen.backends.prometheus.render import alert_rule
+from slogen.engine import analyse_slo
 from slogen.spec.loader import load_project
 from tests.conftest import GOLDEN, REGEN_SCRIPT, ROOT, SPECS, regen_script
 
@@ -92,3 +94,24 @@ def test_rendering_is_deterministic_across_runs_and_hash_seeds(
     assert proc.returncode == 0, proc.stderr
     other = {k: v.encode() for k, v in json.loads(proc.stdout).items()}
     assert other == rendered
+
+
+def test_annotations_read_true_when_firing_and_when_resolved() -> None:
+    """Alertmanager sends the same annotations with the resolved notification (those of the last
+    firing evaluation), so they state the condition instead of claiming a burn or a recovery."""
+    project = load_project([str(SPECS)])
+    service, slo = next(
+        (s, o) for s, o in project.slos() if (s.name, o.name) == ("checkout", "availability")
+    )
+    page = next(m for m in analyse_slo(slo) if m.id == "page-1h")
+    annotations = alert_rule(service, slo, page, None)["annotations"]
+    assert annotations["summary"] == (
+        "checkout/availability: error budget burn above 14.4x the sustainable rate (page-1h)"
+    )
+    assert (
+        "Fires while all of these hold, resolves once any one does not: error ratio above "
+        "1.44% over the last 1h; above 1.44% over the last 5m; at least 100 events in the "
+        "last 1h.\n"
+    ) in annotations["description"]
+    assert "when last seen firing: {{ $value | humanizePercentage }}" in annotations["description"]
+    assert "is burning" not in annotations["summary"] + annotations["description"]

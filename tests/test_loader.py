@@ -284,14 +284,16 @@ def test_sources_are_read_exactly(tmp_path: Path) -> None:
     assert cloudwatch is not None
     assert cloudwatch.region == "us-gov-west-1"
     assert cloudwatch.errors is not None and cloudwatch.good is None
-    assert cloudwatch.errors.dimensions == (
+    (errors,) = cloudwatch.errors  # a single mapping is a side of one metric
+    (total,) = cloudwatch.total
+    assert errors.dimensions == (
         ("AvailabilityZone", "a"),
         ("LoadBalancer", "lb"),
         ("TargetGroup", "tg"),
     )
-    assert cloudwatch.errors.stat == "Sum"  # the default
-    assert cloudwatch.total.stat == "p99.9"
-    assert cloudwatch.total.dimensions == ()
+    assert errors.stat == "Sum"  # the default
+    assert total.stat == "p99.9"
+    assert total.dimensions == ()
 
 
 def test_alerting_labels_and_owner(tmp_path: Path) -> None:

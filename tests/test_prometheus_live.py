@@ -245,12 +245,13 @@ def test_query_that_does_not_parse_changes_nothing(live: Setup) -> None:
 
 
 def test_rule_that_fails_evaluation_is_reported(live: Setup) -> None:
-    # Two series that differ only in the label the recording rule sets: Prometheus loads the
-    # rule but every evaluation fails ("same labelset after applying rule labels").
+    # One series per SLO, as validate demands, but matched on() against two series: Prometheus
+    # loads the rule and every evaluation fails ("many-to-many matching not allowed"). What
+    # validate can see it refuses (grouping by a label the rules set, which used to be this
+    # test's example); what only evaluation shows is reported by apply's health check.
     duplicate = (
-        'label_replace(vector(1), "slo", "a", "", "") or '
-        'label_replace(vector(1), "slo", "b", "", "") or '
-        "absent_over_time(nothing_here[{{ window }}])"
+        '(sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}])) or vector(0))'
+        ' * on() (vector(1) or label_replace(vector(1), "a", "b", "", ""))'
     )
     edit(
         live.specs / "search.yaml",
@@ -261,7 +262,7 @@ def test_rule_that_fails_evaluation_is_reported(live: Setup) -> None:
     assert (
         "rule slogen:sli_errors:rate5m in group slogen/search/availability fails:" in result.stderr
     )
-    assert "same labelset" in result.stderr
+    assert "many-to-many matching not allowed" in result.stderr
     assert "Traceback" not in result.output
     # the other groups loaded and are fine
     groups = live.prom.groups()

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from slogen.backends.prometheus.checks import experimental_functions, promql_problem
+from slogen.backends.prometheus.checks import (
+    experimental_functions,
+    meaning_problems,
+    promql_problem,
+)
+from slogen.backends.prometheus.render import events_expr
+from slogen.backends.prometheus.semantics import INCREASE, RATE, query_kind
+from slogen.backends.prometheus.source import PrometheusSource
+from slogen.errors import Location
 from tests.promtool import need_promtool, promtool_or_none
 
 pytestmark = pytest.mark.promtool
@@ -100,3 +108,83 @@ def test_rules_need_instant_vectors(query: str, kind: str) -> None:
 def test_renamed_functions_say_what_to_use() -> None:
     problem = promql_problem("holt_winters(x[5m], 0.5, 0.5)")
     assert problem is not None and "double_exponential_smoothing" in problem
+
+
+# -- what the queries mean (validate rejects what Prometheus accepts but pages wrongly) --------
+
+W = "[{{ window }}]"
+RATE_ERRORS = f'sum(rate(x_total{{code=~"5.."}}{W}))'
+RATE_TOTAL = f"sum(rate(x_total{W}))"
+
+
+def _meaning(errors: str, total: str) -> dict[str, list[str]]:
+    """Problems of an SLI's queries, by field (all errors: validate refuses the spec)."""
+    found: dict[str, list[str]] = {}
+    for p in meaning_problems(PrometheusSource(total, errors), "w", Location("f"), set()):
+        assert p.severity == "error" and p.hint
+        found.setdefault(p.path.rsplit(".", 1)[1], []).append(p.message)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("errors", "total"),
+    [
+        (RATE_ERRORS, RATE_TOTAL),
+        (f'sum(increase(x_total{{code=~"5.."}}{W}))', f"sum(increase(x_total{W}))"),
+        # one SLO per job: same labels kept, filtered the same way on both sides
+        (
+            f'sum by (job) (rate(x_total{{job="a",code=~"5.."}}{W}))',
+            f'sum by (job) (rate(x_total{{job="a"}}{W}))',
+        ),
+        (f"(sum(rate(x_total{{c='5'}}{W})) or vector(0))", RATE_TOTAL),
+        (f"sum(rate(a_total{W})) - sum(rate(b_total{W}))", f"sum(rate(a_total{W}))"),
+        (RATE_ERRORS, f"sum(rate(x_total{W})) > 0"),
+        (RATE_ERRORS, f"histogram_quantile(0.9, sum by (le) (rate(x_bucket{W})))"),
+    ],
+)
+def test_queries_that_mean_one_ratio_per_slo_are_accepted(errors: str, total: str) -> None:
+    assert _meaning(errors, total) == {}
+
+
+@pytest.mark.parametrize(
+    ("errors", "total", "field", "says"),
+    [
+        # no aggregation: each 5xx series divides by itself
+        (f'rate(x_total{{code=~"5.."}}{W})', f"rate(x_total{W})", "errors", "per-series labels"),
+        (RATE_ERRORS, f"rate(x_total{W})", "total", "per-series labels"),
+        (f"sum without (pod) (rate(x_total{W}))", RATE_TOTAL, "errors", "per-series labels"),
+        (f"topk(1, sum by (a) (rate(x_total{W})))", RATE_TOTAL, "errors", "keeps by (a)"),
+        (f"sum by (a) (rate(x_total{W}))", f"sum by (b) (rate(x_total{W}))", "errors", "by (b)"),
+        # sum by (code) on both sides: each 5xx code divides by its own total
+        (
+            f'sum by (code) (rate(x_total{{code=~"5.."}}{W}))',
+            f"sum by (code) (rate(x_total{W}))",
+            "errors",
+            'selects on it differently from total (code=~"5..")',
+        ),
+        (f"sum(irate(x_total{W}))", RATE_TOTAL, "errors", "irate() looks only at the last two"),
+        (RATE_ERRORS, f"sum(delta(x{W}))", "total", "the range of delta()"),
+        (RATE_ERRORS, "sum(rate(x[5m] offset {{ window }}))", "total", "outside a range"),
+        (RATE_ERRORS, "max_over_time(sum(rate(x[1m]))[{{ window }}:1m])", "total", "subquery"),
+        (RATE_ERRORS, f"sum(rate(a{W})) + sum(increase(b{W}))", "total", "mixes rate() and"),
+        (f"sum(increase(x{W}))", RATE_TOTAL, "errors", "counts with increase() but total with"),
+        (f"sum(increase(x{W})) / 300", RATE_TOTAL, "errors", "scales increase() by a constant"),
+        (RATE_ERRORS, f"sum(rate(x{W})) * 60", "total", "(* 60)"),
+    ],
+)
+def test_queries_that_page_wrongly_are_refused_with_the_field(
+    errors: str, total: str, field: str, says: str
+) -> None:
+    found = _meaning(errors, total)
+    assert any(says in message for message in found.get(field, [])), found
+
+
+def test_each_query_is_classified_and_the_rules_count_events_for_it() -> None:
+    assert query_kind(PrometheusSource(RATE_TOTAL, RATE_ERRORS)) == RATE
+    increase = PrometheusSource(f"sum(increase(x_total{W}))", f"sum(increase(y{W}))")
+    assert query_kind(increase) == INCREASE
+    total = 'slogen:sli_total:increase5m{service="s",slo="o"}'
+    assert events_expr(total, INCREASE, 300, 300) == total
+    assert events_expr(total, INCREASE, 3600, 300) == f"sum_over_time({total}[1h]) * 60 / 300"
+    assert events_expr("t", RATE, 3600, 300) == "sum_over_time(t[1h]) * 60"
+    assert events_expr("t", RATE, 300, 300) == "t * 300"

@@ -17,8 +17,9 @@ from slogen.engine import analyse_tier
 from slogen.spec.loader import BUILTIN_POLICIES, load_project
 from slogen.testing import promql, suite
 from slogen.testing.labelvalues import non_match, shortest_match
+from slogen.testing.scenarios import check_stated_traffic
 from slogen.testing.synth import SynthesisError, synthesise
-from slogen.testing.traffic import counter_values
+from slogen.testing.traffic import SeriesTraffic, counter_values
 from tests.conftest import SPECS
 
 W = "[{{ window }}]"
@@ -293,3 +294,27 @@ def test_bracket_is_one_interval_either_side_of_the_band() -> None:
     assert b.before == 3720 and b.after == 3840  # last eval < 3746.4; last eval ≤ 3868
     assert b.before < 3630 + 176.4 - 60 <= b.before + 60
     assert b.after <= 3630 + 178.0 + 60 < b.after + 60
+
+
+@pytest.mark.parametrize(("function", "per_event"), [("rate", 1), ("increase", 300)])
+def test_scenario_traffic_is_stated_in_events_for_rate_and_increase(
+    function: str, per_event: int
+) -> None:
+    """1 event/s means counters growing by 1/s, whatever the query's unit: an increase() total
+    reads 300 for it (a 5m count), and the traffic once fed it 1/300 of the events it stated."""
+    syn = _synth(f'sum({function}(req_total{{code=~"5.."}}{W}))', f"sum({function}(req_total{W}))")
+    assert syn.per_event == per_event
+    traffic = SeriesTraffic(syn, Fraction(1))
+    assert traffic.events_per_second() == 1 == sum(traffic.rates(Fraction(0)))
+    assert syn.total.at(traffic.rates(Fraction(1, 2))) == per_event
+
+
+def test_a_low_traffic_label_its_series_do_not_carry_is_refused() -> None:
+    syn = _synth(f'sum(increase(req_total{{code=~"5.."}}{W}))', f"sum(increase(req_total{W}))")
+    honest = SeriesTraffic(syn, Fraction(14, 10) / 60)  # 1.4 events a minute: 84 an hour
+    check_stated_traffic(honest, Fraction(84), 3600, 100)
+    query_units = SeriesTraffic(syn, Fraction(14, 10) / 60 / 300)  # the query's value, not events
+    with pytest.raises(AssertionError, match=r"states 84\+ events per 1h .* carry 0\.28"):
+        check_stated_traffic(query_units, Fraction(84), 3600, 100)
+    with pytest.raises(AssertionError):  # 90 an hour: a closed 1h range sees 91.5 ≥ 90
+        check_stated_traffic(SeriesTraffic(syn, Fraction(90, 3600)), Fraction(90), 3600, 90)

@@ -188,9 +188,7 @@ def test_only_the_entry_point_imports_the_cli() -> None:
 def test_every_backend_fulfils_the_contract() -> None:
     from slogen.backends.contract import Backend, Capabilities
 
-    methods = [
-        m for m in vars(Backend) if not m.startswith("_") and callable(getattr(Backend, m))
-    ]
+    methods = [m for m in vars(Backend) if not m.startswith("_") and callable(getattr(Backend, m))]
     assert {"validate", "render", "files", "target", "read_source"} <= set(methods)
     for backend in registry.backends():
         assert backend.name in registry.NAMES

@@ -24,6 +24,9 @@ PROMQL = [
     "sum(rates(x_total[{{ window }}]))",  # unknown function
     "x_total[{{ window }}]",  # a range vector
     'sum(increase(x_total{le="0.3"}[{{ window }}]))',
+    'rate(http_requests_total{code=~"5.."}[{{ window }}])',  # unaggregated
+    "sum(irate(x_total[{{ window }}]))",  # ignores the window
+    "sum by (code) (rate(http_requests_total[{{ window }}]))",  # labels only one side keeps
 ]
 DATADOG = [
     "sum:x.requests.errors{env:prod}.as_count()",

@@ -5,8 +5,9 @@ that validates never reaches a backend call that would reject it, and a project 
 validate changes nothing anywhere.
 
 Problems come back in one list, errors and warnings together. Warnings describe alerting that
-works but probably not as intended (an alert that notifies nobody); they never stop a command,
-unless ``--strict`` makes them errors.
+works but probably not as intended (an alert that notifies nobody, a tier that fires while the
+SLO is met or on one failed event: :mod:`slogen.spec.advice`); they never stop a command, unless
+``--strict`` makes them errors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from slogen.backends import registry
 from slogen.backends.contract import uses
 from slogen.errors import Problem, Problems, SlogenError
+from slogen.spec.advice import alerting_warnings
 from slogen.spec.loader import load_project_with_warnings
 from slogen.spec.model import Project
 
@@ -51,6 +53,7 @@ def validate_project(project: Project, templates: str | None = None) -> Problems
     for backend in registry.backends():
         problems.extend(backend.validate(project, templates))
     problems.extend(_silent_tiers(project))
+    problems.extend(alerting_warnings(project))
     return problems
 
 

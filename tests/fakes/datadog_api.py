@@ -95,6 +95,12 @@ Service level objectives
     ``{"data": [], "errors": {"<id>": "<why>"}}``.  Datadog documents the 409 for SLOs used in
     dashboards; ASSUMED: an SLO used by an ``slo alert`` monitor is refused the same way (the
     message wording is ASSUMED) unless ``?force=true``.
+Monitor states
+  * Stored monitors start in ``overall_state`` "No Data" and only change when a test calls
+    :meth:`FakeDatadog.evaluate` after :meth:`FakeDatadog.submit_points`; the rules (how a
+    ``sum(last_5m)`` ``.as_count()`` ratio with no points behaves under ``notify_no_data`` and
+    ``on_missing_data``, each with the Datadog page it comes from) are in
+    ``tests/fakes/datadog_eval.py``.
 Auth, rate limits and faults
   * FACT: every ``/api`` call needs ``DD-API-KEY`` and ``DD-APPLICATION-KEY``; a bad or missing
     key answers 403 ``{"status": "error", "code": 403, "errors": ["Forbidden"], ...}``.
@@ -295,6 +301,16 @@ def _split_csv(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _balanced(query: str) -> bool:
+    """Whether a metric query's parentheses pair up (``(a) + (b)`` sums two queries)."""
+    depth = 0
+    for char in re.sub(r"\{[^{}]*\}", "", query):  # scopes may hold any character
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _scope_tags(query: str) -> set[str]:
     tags: set[str] = set()
     for scope in _SCOPE_RE.findall(query):
@@ -465,6 +481,7 @@ class FakeDatadog:
         self._window_count = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.points: dict[str, list[tuple[float, float]]] = {}  # metric query -> points
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -599,6 +616,22 @@ class FakeDatadog:
             monitor["multi"] = self._is_multi(monitor)
             monitor["modified"] = self._iso(self._tick())
             return copy.deepcopy(monitor)
+
+    def submit_points(self, metric_query: str, points: list[tuple[float, float]]) -> None:
+        """Add ``(epoch seconds, value)`` points to a metric query as monitors name it
+        (e.g. ``sum:shop.errors{env:prod}.as_count()``), for :meth:`evaluate`."""
+        from tests.fakes.datadog_eval import metric_key
+
+        with self.lock:
+            self.points.setdefault(metric_key(metric_query), []).extend(points)
+
+    def evaluate(self, now: float) -> dict[int, str]:
+        """Evaluate every metric monitor and ``&&`` composite at ``now`` (epoch seconds), store
+        their ``overall_state`` and return id -> state (rules: tests/fakes/datadog_eval.py)."""
+        from tests.fakes.datadog_eval import evaluate_all
+
+        with self.lock:
+            return evaluate_all(self.monitors, self.points, now)
 
     def edit_slo(self, slo_id: str, **fields: Any) -> dict[str, Any]:
         """Simulate a human editing an SLO in the UI; ``modified_at`` moves (1 s resolution)."""
@@ -807,6 +840,13 @@ class FakeDatadog:
 
     def _check_monitor_query(self, monitor: dict[str, Any], own_id: int | None) -> None:
         monitor_type, query = monitor["type"], monitor["query"]
+        if monitor_type in _METRIC_FAMILY and not _balanced(query):
+            # FACT: metric queries add up with ``+`` and group with parentheses (docs:
+            # monitors/guide/as-count-in-monitor-evaluations); ASSUMED: the wording of the
+            # 400 for parentheses that do not pair up.
+            raise _bad_request(
+                "The value provided for parameter 'query' is invalid: unbalanced parentheses"
+            )
         if monitor_type not in _NO_COMPARISON_TYPES:
             found = _COMPARISON_RE.search(query)
             if not found:
@@ -1172,6 +1212,11 @@ class FakeDatadog:
             and isinstance(query.get("denominator"), str)
             and bool(query["numerator"].strip())
             and bool(query["denominator"].strip())
+            # FACT: a side may add metric queries, e.g. good events
+            # ``sum:httpservice.hits{code:2xx} + sum:httpservice.hits{code:4xx}`` (docs:
+            # service_level_objectives/metric); ASSUMED: unpaired parentheses are refused.
+            and _balanced(query["numerator"])
+            and _balanced(query["denominator"])
         )
         if slo_type == "metric" and "sli_specification" not in given and not metric_query_ok:
             raise _bad_request(

@@ -1,4 +1,5 @@
-"""What every backend derives the same way from a spec: the template contexts.
+"""What every backend derives the same way from a spec: the template contexts (and where the
+resources of an SLO's opt-in extras, such as its no-traffic alert, go among its others).
 
 The template contexts are the names and numbers alert messages, annotations and descriptions
 may use, rounded for people. Every backend formats the same figures the same way (so an alert
@@ -7,12 +8,15 @@ reads alike in Prometheus, Datadog and CloudWatch); each adds its own extras on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from slogen.backends.contract import target_label
 from slogen.durations import format_duration
 from slogen.engine import TierMath
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
-from slogen.spec.model import SLO, Service
+from slogen.resources import Resource
+from slogen.spec.model import SLO, Project, Service
 
 
 def slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
@@ -45,3 +49,52 @@ def tier_fields(math: TierMath) -> dict[str, Any]:
 def template_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
     """:func:`slo_fields` and :func:`tier_fields` of one tier of one SLO, together."""
     return {**slo_fields(service, slo), **tier_fields(math)}
+
+
+def no_traffic_fields(service: Service, slo: SLO) -> dict[str, Any]:
+    """:func:`slo_fields` plus the SLO's no-traffic alert (``alerting.no_traffic``, which the
+    caller has checked is set), for the texts of that alert in every backend."""
+    no_traffic = slo.alerting.no_traffic
+    assert no_traffic is not None
+    return {
+        **slo_fields(service, slo),
+        "tier_id": no_traffic.id,
+        "severity": no_traffic.severity,
+        "quiet_for": format_duration(no_traffic.duration),
+    }
+
+
+def with_no_traffic(
+    project: Project,
+    resources: list[Resource],
+    backend: str,
+    make: Callable[[Service, SLO, str | None, str], Resource],
+    templates: str | None,
+) -> list[Resource]:
+    """``resources`` plus ``make(service, slo, templates, target name)``, the no-traffic
+    resource, for every SLO that names ``backend`` and opts in with ``alerting.no_traffic``,
+    each after its SLO's others."""
+    tname = target_label(project.target(backend))
+    extra = {
+        f"{service.name}/{slo.name}": [make(service, slo, templates, tname)]
+        for service, slo in project.slos()
+        if slo.alerting.no_traffic is not None and slo.indicator.source(backend) is not None
+    }
+    return after_each_slo(resources, extra)
+
+
+def after_each_slo(resources: list[Resource], extra: dict[str, list[Resource]]) -> list[Resource]:
+    """``resources`` with each SLO's ``extra`` resources (by ``<service>/<slo>``) placed right
+    after that SLO's own, so a file or plan lists an SLO's resources together; an SLO with no
+    resources of its own gets its extras at the end."""
+    extra = dict(extra)
+    out: list[Resource] = []
+    for index, res in enumerate(resources):
+        out.append(res)
+        slo_key = "/".join(res.key.split("/")[:2])
+        following = resources[index + 1] if index + 1 < len(resources) else None
+        if following is None or "/".join(following.key.split("/")[:2]) != slo_key:
+            out.extend(extra.pop(slo_key, []))
+    for rest in extra.values():
+        out.extend(rest)
+    return out

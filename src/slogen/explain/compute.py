@@ -68,6 +68,20 @@ def tier_forms(service: Service, slo: SLO) -> dict[str, dict[str, str]]:
     return forms
 
 
+def no_traffic_report(slo: SLO, forms: dict[str, dict[str, str]]) -> dict[str, Any] | None:
+    """The SLO's opt-in no-traffic alert (None without one): its tier id, severity, duration
+    and how each backend expresses it."""
+    no_traffic = slo.alerting.no_traffic
+    if no_traffic is None:
+        return None
+    return {
+        "tier": no_traffic.id,
+        "severity": no_traffic.severity,
+        "for": format_duration(no_traffic.duration),
+        "forms": forms.get(no_traffic.id, {}),
+    }
+
+
 def slo_report(
     service: Service, slo: SLO, traffic: ExpectedTraffic | None = None
 ) -> dict[str, Any]:
@@ -88,6 +102,7 @@ def slo_report(
         "min_events": slo.alerting.min_events,
         "backends": [name for name in registry.NAMES if uses(name, slo)],
         "tiers": tiers,
+        "no_traffic": no_traffic_report(slo, forms),
         "traffic": None if expected is None else str(expected),
         "quality": quality_report(slo, resolution, expected),
     }

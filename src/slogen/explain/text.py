@@ -18,6 +18,19 @@ def _when(seconds: float | None) -> str:
     return "-" if seconds is None else humanize_duration(seconds)
 
 
+def _no_traffic_text(report: dict[str, Any] | None) -> str:
+    """The lines of the SLO's no-traffic alert ("" without one): when it fires, and how."""
+    if report is None:
+        return ""
+    text = (
+        f"\n{report['tier']}: severity {report['severity']} once the total has counted no "
+        f"events for {report['for']} (the tiers above cannot see that: no events, no ratio)"
+    )
+    for backend, form in report["forms"].items():
+        text += f"\n{backend} {report['tier']}: {form}"
+    return text
+
+
 def render_text(reports: list[dict[str, Any]]) -> str:
     """The text of ``slogen explain``: per SLO, its tiers' table and the quality section."""
     blocks = []
@@ -77,6 +90,7 @@ def render_text(reports: list[dict[str, Any]]) -> str:
             for backend, form in t.get("forms", {}).items():
                 if backend != "prometheus":
                     text += f"\n{backend} {t['tier']}: {form}"
+        text += _no_traffic_text(rep.get("no_traffic"))
         if "quality" in rep:
             text += "\n" + render_quality(rep, rep["window"])
         blocks.append(text)

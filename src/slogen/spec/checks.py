@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from slogen.durations import DurationError, parse_duration
 from slogen.errors import Location, Problems, describe, did_you_mean
@@ -21,6 +21,12 @@ from slogen.spec.yamlsource import LocDict, LocList
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+T = TypeVar("T")
+# Why a list is refused where one query can already add several series (PromQL).
+ONE_QUERY_HINT = (
+    "add the series up inside one expression (e.g. a + b) instead of giving a list of queries"
+)
 
 
 @dataclass(frozen=True)
@@ -236,9 +242,51 @@ class Checker:
         if read is None:
             return None
         fields, ok = read
-        queries = {key: self.string(value, what) for key, value in fields.items()}
+        queries = {key: self.query(value, what) for key, value in fields.items()}
         ok = ok and None not in queries.values() and "total" in queries
         return {k: q.strip() for k, q in queries.items() if q is not None}, fields, ok
+
+    def query(self, f: Field, what: str) -> str | None:
+        """One query string; a list gets its own hint, since one expression can add series."""
+        if isinstance(f.value, list):
+            self.fail(f, f"{what} (one string)", ONE_QUERY_HINT)
+            return None
+        return self.string(f, what)
+
+    def sli_query_lists(
+        self, f: Field, what: str
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, Field], bool] | None:
+        """Like :meth:`sli_queries`, but each side may also be a non-empty list of queries that
+        the backend sums (several metrics counting the same events, e.g. two status classes)."""
+        read = self.sli_fields(f)
+        if read is None:
+            return None
+        fields, ok = read
+        queries = {
+            key: self.one_or_more(value, lambda v: self.string(v, what), f"{what} or a list")
+            for key, value in fields.items()
+        }
+        ok = ok and None not in queries.values() and "total" in queries
+        found = {k: tuple(q.strip() for q in qs) for k, qs in queries.items() if qs is not None}
+        return found, fields, ok
+
+    def one_or_more(
+        self, f: Field, read: Callable[[Field], T | None], what: str
+    ) -> tuple[T, ...] | None:
+        """One item, or a non-empty list of items (a side of an SLI that sums several sources),
+        each read by ``read`` at its own location and path (``errors[1]``); None after errors."""
+        if not isinstance(f.value, list):
+            item = read(f)
+            return None if item is None else (item,)
+        items: list[T] = []
+        ok = True
+        for entry in self.sequence(f, what, nonempty=True):  # read all: report every problem
+            value = read(entry)
+            if value is None:
+                ok = False
+            else:
+                items.append(value)
+        return tuple(items) if ok and items else None
 
     def errors_or_good(self, fields: dict[str, Field], f: Field) -> bool:
         """An SLI source names bad events (``errors``) or good ones (``good``), not both."""

@@ -8,10 +8,12 @@ error. Nothing is half-loaded: callers either get a valid project or the full li
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 from slogen.backends import registry
+from slogen.backends.contract import Backend
 from slogen.durations import format_duration
 from slogen.engine.burnrate import analyse_tier
 from slogen.errors import Location, Problems, SlogenError, describe, did_you_mean
@@ -27,6 +29,7 @@ from slogen.spec.model import (
     Project,
     Service,
 )
+from slogen.spec.no_traffic import read_no_traffic
 from slogen.spec.settings import BUILTIN_POLICIES, SettingsReader, default_targets
 from slogen.spec.traffic import parse_traffic
 from slogen.spec.yamlsource import load_yaml
@@ -104,6 +107,10 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
 # -- spec files -----------------------------------------------------------------------------------
 
 
+# A backend's reader of its part of a spec (``read_source`` or ``read_notify``).
+Reader = Callable[[Checker, Field], object | None]
+
+
 class _SpecReader:
     def __init__(
         self,
@@ -117,45 +124,47 @@ class _SpecReader:
         self.default_policy = default_policy
         self.broken_policies = broken_policies
 
-    def indicator(self, f: Field) -> Indicator | None:
-        fields = self.check.mapping(
-            f, registry.NAMES, what="a mapping of backend names to SLI queries"
-        )
+    def _named(self, fields: dict[str, Field], key: str, what: str) -> tuple[str | None, str]:
+        """The name under ``key`` (None when missing or wrong) and the optional free-text
+        ``description`` ("" when absent or after an error)."""
+        name = self.check.name(fields[key], what) if key in fields else None
+        described = fields.get("description")
+        return name, (self.check.string(described) or "") if described is not None else ""
+
+    def _per_backend(
+        self, f: Field, what: str, stage: Callable[[Backend], Reader]
+    ) -> dict[str, object] | None:
+        """A mapping of backend names to what each backend's ``stage`` (its ``read_source`` or
+        ``read_notify``) reads there; None after any problem."""
+        fields = self.check.mapping(f, registry.NAMES, what=f"a mapping of backend names to {what}")
         if fields is None:
             return None
-        if not fields and isinstance(f.value, dict) and not f.value:
+        built = {
+            name: stage(registry.get(name))(self.check, value) for name, value in fields.items()
+        }
+        return None if any(v is None for v in built.values()) else built
+
+    def indicator(self, f: Field) -> Indicator | None:
+        if isinstance(f.value, dict) and not f.value:
             self.check.problems.error(
                 f.loc, f.path, f"needs at least one source: {registry.listing()}"
             )
             return None
-        built = {
-            name: registry.get(name).read_source(self.check, value)
-            for name, value in fields.items()
-        }
-        if any(v is None for v in built.values()):
-            return None
-        if not built:
-            return None
-        return Indicator(tuple(built.items()))
+        built = self._per_backend(f, "SLI queries", lambda backend: backend.read_source)
+        return Indicator(tuple(built.items())) if built else None
 
     def notify(self, f: Field) -> Notify | None:
-        fields = self.check.mapping(
-            f, registry.NAMES, what="a mapping of backend names to notification targets"
-        )
-        if fields is None:
-            return None
-        routes = {
-            name: registry.get(name).read_notify(self.check, value)
-            for name, value in fields.items()
-        }
-        if any(v is None for v in routes.values()):
+        routes = self._per_backend(f, "notification targets", lambda backend: backend.read_notify)
+        if routes is None:
             return None
         return Notify(tuple((name, route) for name, route in routes.items() if route))
 
     def alerting(self, f: Field) -> tuple[Alerting, Policy] | None:
         policy = self.policies[self.default_policy]
         if not isinstance(f.value, dict):
-            self.check.fail(f, "a mapping (policy, min_events, runbook and one block per severity)")
+            self.check.fail(
+                f, "a mapping (policy, min_events, runbook, no_traffic, one block per severity)"
+            )
             return None
         ok = True
         resolved = True
@@ -179,7 +188,7 @@ class _SpecReader:
             severities = tuple(
                 k
                 for k in f.value
-                if k not in ("policy", "min_events", "runbook")
+                if k not in ("policy", "min_events", "runbook", "no_traffic")
                 and isinstance(k, str)
                 and re.match(r"^[a-z0-9-]+$", k)
             )
@@ -199,7 +208,9 @@ class _SpecReader:
             return False
 
         fields = self.check.mapping(
-            f, ("policy", "min_events", "runbook", *severities), unknown=claim_severity
+            f,
+            ("policy", "min_events", "runbook", "no_traffic", *severities),
+            unknown=claim_severity,
         )
         if fields is None:
             return None
@@ -216,6 +227,12 @@ class _SpecReader:
                 )
                 runbook = None
             ok &= runbook is not None
+        no_traffic = None
+        if "no_traffic" in fields:
+            no_traffic = read_no_traffic(
+                self.check, fields["no_traffic"], policy if resolved else None
+            )
+            ok &= no_traffic is not None
         notify = []
         for severity in severities:
             if severity in fields:
@@ -226,7 +243,11 @@ class _SpecReader:
         if not ok:
             return None
         alerting = Alerting(
-            policy.name if "policy" in fields else None, min_events, runbook, tuple(notify)
+            policy.name if "policy" in fields else None,
+            min_events,
+            runbook,
+            tuple(notify),
+            no_traffic,
         )
         return alerting, policy
 
@@ -285,10 +306,7 @@ class _SpecReader:
         )
         if fields is None:
             return None
-        name = self.check.name(fields["name"], "an SLO name") if "name" in fields else None
-        description = ""
-        if "description" in fields:
-            description = self.check.string(fields["description"]) or ""
+        name, description = self._named(fields, "name", "an SLO name")
         category = None
         if "category" in fields:
             category = self.check.choice(fields["category"], CATEGORIES)
@@ -346,10 +364,7 @@ class _SpecReader:
         )
         if fields is None:
             return None
-        name = self.check.name(fields["service"], "a service name") if "service" in fields else None
-        description = ""
-        if "description" in fields:
-            description = self.check.string(fields["description"]) or ""
+        name, description = self._named(fields, "service", "a service name")
         owner = None
         if "owner" in fields:
             of = fields["owner"]

@@ -116,12 +116,30 @@ class Notify(_ByBackend):
         return self._entry(backend)  # type: ignore[return-value]
 
 
+NO_TRAFFIC_TIER = "no-traffic"  # never a policy tier's id, which is <severity>-<duration>
+
+
+@dataclass(frozen=True)
+class NoTraffic:
+    """``alerting.no_traffic``: alert at ``severity`` when the SLI's total has seen no events
+    for ``duration`` seconds. The ratio tiers treat missing data as healthy (no traffic is no
+    error), so without this a service that stops receiving requests, or whose metrics vanish,
+    alerts nowhere."""
+
+    duration: int  # seconds, a whole number of minutes
+    severity: str  # one the SLO's policy uses, so its notification block routes it
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+    id = NO_TRAFFIC_TIER
+
+
 @dataclass(frozen=True)
 class Alerting:
     policy: str | None = None  # None: project default
     min_events: int | None = None
     runbook: str | None = None
     notify: tuple[tuple[str, Notify], ...] = ()  # (severity, Notify)
+    no_traffic: NoTraffic | None = None  # opt-in alert on a silent total
 
     def for_severity(self, severity: str) -> Notify:
         for name, notify in self.notify:

@@ -106,10 +106,13 @@ def _plan_slo(
     """One SLO's scenarios; an SLO that cannot be tested says why in ``problem``."""
     tests = SLOTests(service.name, slo.name, None, None)
     mine = [r for r in resources if r.key.startswith(f"{service.name}/")]
+    tier_ids = {tier.id for tier in slo.policy.tiers}  # the tiers' alerts (not no-traffic)
     alerts = {
         r.key.split("/")[2]: r.body
         for r in mine
-        if r.kind == "alert" and r.key.startswith(f"{service.name}/{slo.name}/")
+        if r.kind == "alert"
+        and r.key.startswith(f"{service.name}/{slo.name}/")
+        and r.key.split("/")[2] in tier_ids
     }
     source = slo.indicator.source("prometheus")
     assert isinstance(source, PrometheusSource)  # plan_tests only plans SLOs that have one

@@ -15,7 +15,8 @@ The outages of tiers whose long window is at most 6 hours share one test group o
 rule group; a days-long tier runs alone, on only the rules its alert reads (rules are pure
 functions of their inputs, so that changes nothing it computes, and it is where the CPU goes).
 Scenario traffic is synthetic (at least 100 events per second, enough for any ``min_events``),
-independent of the SLO's expected traffic.
+independent of the SLO's expected traffic, and always stated in events: for an ``increase()``
+SLI the total query reads ``base`` times the events per second (:class:`SeriesTraffic`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ LONG_HISTORY = 6 * 3600  # tiers with a longer window run alone, on their own ru
 BELOW = Fraction(95, 100)  # "just below the threshold"
 SLOW_BURN = Fraction(2)  # × threshold, on top of BELOW
 LOW_TRAFFIC = Fraction(9, 10)  # share of min_events the long window sees in "low traffic"
-DEFAULT_RATE = Fraction(100)  # events per second (the total query's value)
+DEFAULT_RATE = Fraction(100)  # events per second (SeriesTraffic converts to query units)
 
 
 def _id(*parts: object) -> str:
@@ -337,6 +338,7 @@ class ScenarioBuilder:
         end = self.history(tier) + INTERVAL
         query = slo.firing_query(tier)
         seen = per_interval * (math_.long // INTERVAL)  # at least, whatever the range semantics
+        check_stated_traffic(traffic, seen, math_.long, min_events)
         checks = [
             ExprCheck(_id(prefix, "quiet", t), query, t)
             for t in sorted({on_grid(math_.short), on_grid(math_.long / 2), end})
@@ -365,6 +367,26 @@ class ScenarioBuilder:
             horizon=end,
         )
         self._add(group, key, slo, math_.long)
+
+
+def check_stated_traffic(
+    traffic: SeriesTraffic, seen: Fraction, window: int, min_events: int
+) -> None:
+    """The low-traffic scenario's label ("``seen``+ events per window < min_events") is what its
+    series carry: counted from the counters, ``seen`` over ``window`` and fewer than
+    ``min_events`` over the one more interval a closed range may also see.
+
+    An ``increase()`` SLI once fed 0.28 events an hour under a label of 84+: the check passed
+    for the wrong reason, and an event-count rule wrong by 300× went unnoticed.
+    """
+    per_second = traffic.events_per_second()
+    carried = per_second * (window // INTERVAL * INTERVAL)
+    if carried != seen or per_second * (window + INTERVAL) >= min_events:
+        raise AssertionError(
+            f"the low-traffic scenario states {fmt(seen, 4)}+ events per "
+            f"{format_duration(window)} (< {min_events}) but its series carry "
+            f"{fmt(float(carried), 4)}"
+        )
 
 
 def _single_text(rule_files: Mapping[str, str]) -> str:

@@ -12,7 +12,8 @@ Three steps, each of which can refuse with a reason (:class:`SynthesisError`), n
 2. **Model.** Each query becomes a linear combination of those series' per-second rates
    (:mod:`slogen.testing.promql`). ``good`` SLIs use ``total − good`` as their errors, exactly
    as the recording rules do.
-3. **Rates.** For an error ratio ``e`` and total ``r`` (in the total query's units per second),
+3. **Rates.** For an error ratio ``e`` and total ``r`` (in the total query's units: events per
+   second for ``rate()``, events per base window for ``increase()``, see ``per_event``),
    non-negative rates with ``errors = e·r`` and ``total = r`` are found exactly (fractions): a
    basic solution of the two equations uses at most two series, so every pair is tried; one
    that works at both ``e = 0`` and ``e = 1`` (and therefore at every ratio in between) is
@@ -27,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from slogen.backends.prometheus.semantics import INCREASE, query_kind
 from slogen.backends.prometheus.source import PrometheusSource
 from slogen.durations import format_duration
 from slogen.testing import promql
@@ -95,6 +97,9 @@ class Synthesis:
     output_labels: Mapping[str, str]  # labels the queries keep (sum by ...)
     functions: frozenset[str]  # range functions used: rate, irate, increase
     base_window: int
+    # The total query's value per event per second: 1 for rate(), the base window for
+    # increase() (a count over it). Scenario traffic is stated in events; this converts.
+    per_event: Fraction = Fraction(1)
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -293,6 +298,7 @@ def synthesise(source: PrometheusSource, base_window: int) -> Synthesis:
         dict(total_labels),
         frozenset(functions),
         base_window,
+        Fraction(base_window) if query_kind(source) == INCREASE else Fraction(1),
     )
     for e in (0, 1):
         try:

@@ -77,16 +77,41 @@ def counter_values(rates: Sequence[tuple[Fraction, Fraction]], end: int, step: i
 
 @dataclass(frozen=True)
 class SeriesTraffic:
-    """Input series for a timeline of error ratios at a constant total (query units per second),
-    from a :class:`Synthesis` of the SLO's queries."""
+    """Input series for a timeline of error ratios at a constant total of ``total`` events per
+    second, from a :class:`Synthesis` of the SLO's queries.
+
+    Traffic is stated in events, never in the total query's units: for an ``increase()`` SLI
+    the query reads ``base`` times the events per second, and a scenario that said "84 events"
+    while feeding a query value of 84 would carry 300× fewer events than it claims.
+    """
 
     synthesis: Synthesis
     total: Fraction
     interval: int = INTERVAL
 
+    def rates(self, error_ratio: Fraction) -> list[Fraction]:
+        """The counters' per-second growth at ``error_ratio``."""
+        return self.synthesis.rates(error_ratio, self.total * self.synthesis.per_event)
+
+    def events_per_second(self, error_ratio: Fraction = Fraction(0)) -> Fraction:
+        """The events per second the series really carry: the growth of the counters the total
+        query adds (minus those it subtracts), one event per counter increment.
+
+        Read from the counters, not from the query's value, so it checks the unit conversion
+        of :meth:`rates` instead of repeating it.
+        """
+        rates = self.rates(error_ratio)
+        return sum(
+            (
+                rates[i] if coeff > 0 else -rates[i]
+                for i, coeff in self.synthesis.total.coeffs.items()
+            ),
+            Fraction(0),
+        )
+
     def timeline(self, phases: Phases, *, end: int) -> list[InputSeries]:
         ratios = [to_fraction(e) for _, e in phases]
-        per_phase = [self.synthesis.rates(e, self.total) for e in ratios]
+        per_phase = [self.rates(e) for e in ratios]
         out = []
         # Every series, even one held at 0: a query summing series that do not exist has no
         # value at all (and `a + b` with an empty side is empty), which is not what it models.

@@ -5,8 +5,8 @@ The backend behind :class:`slogen.backends.contract.Backend`. Its modules, in da
 * :mod:`.source` - the spec's ``indicator.cloudwatch`` and ``alerting.<severity>.cloudwatch``;
 * :mod:`.names`, :mod:`.limits` - alarm names and ownership tags; AWS's rules, with sources;
 * :mod:`.checks` - ``validate``: everything AWS would refuse, located in the specs;
-* :mod:`.render` - the alarms of each SLO; :mod:`.forms` - how tiers are expressed (explain,
-  plan notes);
+* :mod:`.render` - the alarms of each SLO; :mod:`.no_traffic` - the opt-in alarm on a silent
+  total; :mod:`.forms` - how tiers are expressed (explain, plan notes);
 * :mod:`.normalise` - the comparison form of alarms, requests and ownership;
 * :mod:`.files` - the ``files`` target (the exact requests as JSON, one file per service);
 * :mod:`.api` - the ``api`` target: :mod:`.aws` (sessions, calls, errors), :mod:`.read`
@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import slogen.backends.cloudwatch.source as source
+from slogen.backends import common
+from slogen.backends.cloudwatch import no_traffic
 from slogen.backends.cloudwatch.checks import validate
 from slogen.backends.cloudwatch.files import STORE
 from slogen.backends.cloudwatch.forms import plan_notes, tier_forms
@@ -29,7 +31,7 @@ from slogen.backends.cloudwatch.render import render
 from slogen.backends.contract import Capabilities, Target, target_label
 from slogen.errors import Problem
 from slogen.resources import Resource
-from slogen.spec.model import Project
+from slogen.spec.model import SLO, Project, Service
 from slogen.spec.model import Target as TargetSettings
 
 
@@ -48,16 +50,19 @@ class CloudWatchBackend:
     # stages that are plain functions of the package's modules
     read_source = staticmethod(source.read_source)
     read_notify = staticmethod(source.read_notify)
-    tier_forms = staticmethod(tier_forms)
     plan_notes = staticmethod(plan_notes)
 
     def validate(self, project: Project, templates: str | None = None) -> list[Problem]:
         """Every problem render and apply would hit; descriptions made from the ``--templates``
         overrides count against AWS's length limit."""
-        return validate(project, templates)
+        return validate(project, templates) + no_traffic.validate(project, templates)
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
-        return render(project, target_label(project.target(NAME)), templates)
+        resources = render(project, target_label(project.target(NAME)), templates)
+        return common.with_no_traffic(project, resources, NAME, no_traffic.alarm, templates)
+
+    def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
+        return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}
 
     def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
         return STORE.files_for(resources)

@@ -7,8 +7,10 @@ names are ``slogen/<key>``; keys are ``<service>/<slo>/<tier>[/long|/short]``):
     One alarm per window of the tier. ``Metrics`` holds ``m1`` (bad events: the ``errors``
     metric, or the expression ``m2 - FILL(g1, 0)`` when the spec gives ``good`` as ``g1``),
     ``m2`` (total events) and the returned expression ``e1 = m1/m2``; only ``e1`` has
-    ``ReturnData`` true. Every metric has ``Period`` = the window and the alarm looks at one
-    datapoint (``EvaluationPeriods`` = ``DatapointsToAlarm`` = 1), so the alarm compares the
+    ``ReturnData`` true. A side given as a list of metrics is the sum of its metrics
+    (``m1 = FILL(m1_1, 0) + FILL(m1_2, 0)``, see :func:`side_queries`). Every metric has
+    ``Period`` = the window and the alarm looks at one datapoint (``EvaluationPeriods`` =
+    ``DatapointsToAlarm`` = 1), so the alarm compares the
     ratio of the sums over the whole window (not an average of ratios) with the tier's
     threshold: ``GreaterThanThreshold``, ``TreatMissingData: notBreaching`` (no traffic is not
     an outage), no actions. With ``min_events`` the long window's expression is
@@ -50,7 +52,7 @@ from slogen.backends.cloudwatch.normalise import (
     normalise_metric_alarm,
     threshold_number,
 )
-from slogen.backends.cloudwatch.source import CloudWatchMetric
+from slogen.backends.cloudwatch.source import CloudWatchMetric, Side
 from slogen.durations import humanize_duration
 from slogen.engine import TierMath, analyse_slo
 from slogen.numbers import fmt, fmt_percent
@@ -113,13 +115,38 @@ def _metric_stat(metric_id: str, label: str, metric: CloudWatchMetric, period: i
     }
 
 
+def side_queries(metric_id: str, label: str, side: Side, period: int) -> list[dict[str, Any]]:
+    """The queries that make ``metric_id`` one side's event count: its one metric, or each of
+    several metrics as ``<id>_<n>`` and ``<id>`` their sum, ``FILL(<id>_1, 0) + ...``.
+
+    FILL: a load balancer reports its ``HTTPCode_*`` counts only for periods with a non-zero
+    value ("Reporting criteria: There is a nonzero value", ELB docs, "CloudWatch metrics for
+    your Application Load Balancer"), so in most windows one of the summed metrics has no
+    datapoint; ``FILL(m, 0)`` gives it the value 0 there (CloudWatch docs, "Use metric math",
+    the FILL function fills a time series' missing values with the given value), so the sum
+    counts the metrics that did report instead of leaving the period without a value.
+    """
+    if len(side) == 1:
+        return [_metric_stat(metric_id, label, side[0], period)]
+    parts = [
+        _metric_stat(f"{metric_id}_{n}", f"{label}: {metric.metric}", metric, period)
+        for n, metric in enumerate(side, 1)
+    ]
+    expression = " + ".join(f"FILL({part['Id']}, 0)" for part in parts)
+    return [
+        *parts,
+        {"Id": metric_id, "Label": label, "Expression": expression, "ReturnData": False},
+    ]
+
+
 def metric_queries(slo: SLO, period: int, guard: int | None) -> list[dict[str, Any]]:
-    """``m1`` bad events, ``m2`` total, (``g1`` good), ``e1`` the returned error ratio."""
+    """``m1`` bad events, ``m2`` total, (``g1`` good), ``e1`` the returned error ratio; a side
+    of several metrics adds their queries and a sum (:func:`side_queries`)."""
     source = source_of(slo)
     assert source is not None
     queries: list[dict[str, Any]] = []
     if source.errors is not None:
-        queries.append(_metric_stat("m1", "bad events", source.errors, period))
+        queries.extend(side_queries("m1", "bad events", source.errors, period))
     else:
         # FILL: a window without a single good event (everything failed) must count as all bad,
         # not as missing data, which the alarm treats as not breaching.
@@ -131,10 +158,10 @@ def metric_queries(slo: SLO, period: int, guard: int | None) -> list[dict[str, A
                 "ReturnData": False,
             }
         )
-    queries.append(_metric_stat("m2", "total events", source.total, period))
+    queries.extend(side_queries("m2", "total events", source.total, period))
     if source.errors is None:
         assert source.good is not None
-        queries.append(_metric_stat("g1", "good events", source.good, period))
+        queries.extend(side_queries("g1", "good events", source.good, period))
     ratio = "m1/m2" if not guard else f"IF(m2 >= {guard}, m1/m2, 0)"
     queries.append(
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from slogen.backends.cloudwatch.limits import MAX_METRIC_STATS
 from slogen.spec.checks import Checker, Field
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
@@ -20,12 +21,21 @@ class CloudWatchMetric:
     stat: str = "Sum"
 
 
+# Each side of the ratio: one metric, or several whose sum counts the events (e.g. the 5XX a
+# load balancer's targets answer plus those it answers itself when no target can).
+Side = tuple[CloudWatchMetric, ...]
+
+
 @dataclass(frozen=True)
 class CloudWatchSource:
     region: str
-    total: CloudWatchMetric
-    errors: CloudWatchMetric | None = None
-    good: CloudWatchMetric | None = None
+    total: Side
+    errors: Side | None = None
+    good: Side | None = None
+
+    def metric_count(self) -> int:
+        """Metrics one window alarm reads (AWS caps a metric math alarm at 10)."""
+        return len(self.total) + len(self.errors or ()) + len(self.good or ())
 
 
 def read_metric(check: Checker, f: Field) -> CloudWatchMetric | None:
@@ -85,16 +95,34 @@ def read_source(check: Checker, f: Field) -> CloudWatchSource | None:
     region = None
     if "region" in fields:
         region = check.pattern(fields["region"], REGION_RE, "an AWS region such as eu-west-1")
-    metrics = {}
+    sides: dict[str, Side | None] = {}
     for key in ("errors", "good", "total"):
         if key in fields:
-            metric = read_metric(check, fields[key])
-            if metric is None:
+            side = check.one_or_more(
+                fields[key],
+                lambda m: read_metric(check, m),
+                "a metric mapping or a list of them (summed)",
+            )
+            if side is None:
                 ok = False
-            metrics[key] = metric
-    if not ok or region is None or metrics.get("total") is None:
+            sides[key] = side
+    total = sides.get("total")
+    if not ok or region is None or total is None:
         return None
-    return CloudWatchSource(region, metrics["total"], metrics.get("errors"), metrics.get("good"))
+    source = CloudWatchSource(region, total, sides.get("errors"), sides.get("good"))
+    if source.metric_count() > MAX_METRIC_STATS:
+        check.problems.error(
+            f.loc,
+            f.path,
+            f"the alarms would read {source.metric_count()} metrics "
+            f"({', '.join(f'{k}: {len(v)}' for k, v in sides.items() if v)}); "
+            f"AWS allows at most {MAX_METRIC_STATS} metrics in a metric math alarm",
+            "sum fewer metrics: use a dimension that covers several (e.g. LoadBalancer rather "
+            "than one metric per AvailabilityZone), or publish one metric that already adds "
+            "them up",
+        )
+        return None
+    return source
 
 
 def read_notify(check: Checker, f: Field) -> tuple[str, ...] | None:

@@ -3,16 +3,18 @@
 The package, by stage: :mod:`.source` (the ``datadog`` indicator and handles in specs),
 :mod:`.facts` (Datadog's documented limits), :mod:`.forms` (how each tier is expressed),
 :mod:`.checks` (every check, before anything is rendered), :mod:`.render` (desired
-resources), :mod:`.normalise` (the comparison form of live objects), :mod:`.files` (the
-``files`` target) and :mod:`.api` (the ``api`` target, the only place datadog-api-client is
-imported, and only when it is used).
+resources; :mod:`.no_traffic` the opt-in monitor on a silent total), :mod:`.normalise` (the
+comparison form of live objects), :mod:`.files` (the ``files`` target) and :mod:`.api` (the
+``api`` target, the only place datadog-api-client is imported, and only when it is used).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from slogen.backends import common
 from slogen.backends.contract import Capabilities, Target
+from slogen.backends.datadog import no_traffic
 from slogen.backends.datadog.checks import validate
 from slogen.backends.datadog.files import STORE
 from slogen.backends.datadog.forms import plan_notes, tier_forms
@@ -20,7 +22,7 @@ from slogen.backends.datadog.render import render as render_resources
 from slogen.backends.datadog.source import read_notify, read_source
 from slogen.errors import Problem
 from slogen.resources import Resource
-from slogen.spec.model import Project
+from slogen.spec.model import SLO, Project, Service
 from slogen.spec.model import Target as TargetSettings
 
 
@@ -37,14 +39,17 @@ class DatadogBackend:
     # stages that are plain functions of the package's modules
     read_source = staticmethod(read_source)
     read_notify = staticmethod(read_notify)
-    tier_forms = staticmethod(tier_forms)
     plan_notes = staticmethod(plan_notes)
 
     def validate(self, project: Project, templates: str | None = None) -> list[Problem]:
-        return validate(project)
+        return validate(project) + no_traffic.validate(project)
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
-        return render_resources(project, templates)
+        resources = render_resources(project, templates)
+        return common.with_no_traffic(project, resources, self.name, no_traffic.monitor, templates)
+
+    def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
+        return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}
 
     def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
         return STORE.files_for(resources)

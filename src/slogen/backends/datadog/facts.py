@@ -20,6 +20,9 @@ documentation:
 * A composite monitor combines up to 10 monitors, none of which may be a composite; through
   the API its query names monitor ids, e.g. ``1234 && 5678`` (docs: monitors/types/composite).
 * Monitor priority is an integer from 1 (high) to 5 (low) (API: Monitor.priority).
+* Metric monitors take ``on_missing_data`` (``default``, ``show_no_data``,
+  ``show_and_notify_no_data``, ``resolve``) in place of the legacy ``notify_no_data``
+  (docs: monitors/guide/on_missing_data); terraform's provider declares the two conflicting.
 * Tags start with a letter, may contain alphanumerics, ``_ - : . /`` (anything else becomes
   ``_``), are lower-cased and at most 200 characters (docs: getting_started/tagging,
   "Defining tags").
@@ -61,7 +64,7 @@ COMPOSITE_TYPE = "composite"
 # Options slogen manages, per monitor type; every other option (silenced, new_host_delay,
 # include_tags and whatever Datadog adds) is left to Datadog and ignored when diffing.
 MANAGED_OPTIONS = {
-    METRIC_TYPE: ("thresholds", "notify_no_data", "require_full_window"),
+    METRIC_TYPE: ("thresholds", "notify_no_data", "on_missing_data", "require_full_window"),
     SLO_ALERT_TYPE: ("thresholds", "notify_no_data"),
     COMPOSITE_TYPE: ("notify_no_data",),
 }

@@ -54,6 +54,9 @@ def normalise_monitor_body(raw: dict[str, Any]) -> dict[str, Any]:
         if name == "thresholds" and isinstance(value, dict):
             value = {k: number(v) for k, v in sorted(value.items()) if v is not None}
         managed[name] = value
+    if "on_missing_data" in managed:
+        # on_missing_data replaces notify_no_data (facts); a server may still echo its default
+        managed.pop("notify_no_data", None)
     body["options"] = managed
     return body
 

@@ -154,12 +154,38 @@ def _monitor(
     return body
 
 
+# What a metric child does when its window holds no points decides whether a page ever clears.
+# A ``.as_count()`` error counter usually sends no points at all while nothing fails, so once
+# errors stop, ``sum(last_5m): errors.as_count() / total.as_count()`` has no value (the time
+# aggregation is applied to each side before dividing: docs.datadoghq.com/monitors/guide/
+# as-count-in-monitor-evaluations). With the legacy ``notify_no_data: false`` a simple-alert
+# metric monitor then "skips evaluations" (docs.datadoghq.com/monitors/configuration/, "No
+# data") and keeps its last state: "if you have a counter that reports only when an error is
+# logged, the alert never resolves because the metric never reports 0" (same page, "Auto
+# resolve"; its ``timeout_h`` is 1 hour at the least, far longer than a 5m short window). At
+# e = 100 % the last evaluation that still sees an error point is above the threshold, so the
+# short child stays ALERT, the long one too once its window is past, and the composite pages
+# forever. ``default_zero()`` does not help: it "has no effect" when the window has no points
+# and Datadog says not to use it on ``.as_count()`` error-rate monitors
+# (docs.datadoghq.com/dashboards/functions/interpolation/#default-zero). What works is
+# ``on_missing_data: resolve`` ("If data is missing Show OK"), which metric monitors accept in
+# place of ``notify_no_data`` (docs.datadoghq.com/monitors/guide/on_missing_data; terraform's
+# provider declares the two conflicting, so ``notify_no_data`` is not sent): an empty window
+# means nothing failed (or nothing was served), the child turns OK as soon as the last error
+# leaves its window, and the composite clears within the short window. The same holds for the
+# long child and for the event-count guard (no events: fewer than ``min_events``).
+METRIC_MISSING_DATA = "resolve"
+
+
 def _metric_options(threshold: Any) -> dict[str, Any]:
-    # require_full_window false: Datadog recommends it for sparse (count) metrics, and a
-    # just-created 3-day monitor must not stay silent for three days.
+    """Options of a silent metric child (see ``METRIC_MISSING_DATA`` for the missing data).
+
+    ``require_full_window`` false: Datadog recommends it for sparse (count) metrics, and a
+    just-created 3-day monitor must not stay silent for three days.
+    """
     return {
         "thresholds": {"critical": threshold},
-        "notify_no_data": False,
+        "on_missing_data": METRIC_MISSING_DATA,
         "require_full_window": False,
     }
 

@@ -1,7 +1,8 @@
 """The Prometheus backend: recording rules and one alert per tier, one rule file per service.
 
 Modules: :mod:`.source` (the spec's ``indicator.prometheus`` and routing labels), :mod:`.checks`
-(PromQL and everything else validate must catch), :mod:`.render` (the rules), :mod:`.rulefiles`
+(PromQL and everything else validate must catch), :mod:`.render` (the rules), :mod:`.no_traffic`
+(the opt-in alert on a silent total), :mod:`.rulefiles`
 (the files they are written to), :mod:`.files` (the ``files`` target, with optional reload).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from slogen.backends import common
 from slogen.backends.contract import Capabilities, target_label
 from slogen.backends.prometheus import source
 from slogen.backends.prometheus.render import base_window
@@ -42,9 +44,12 @@ class PrometheusBackend:
         return validate(project)
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
+        from slogen.backends.prometheus import no_traffic
         from slogen.backends.prometheus.render import render
 
-        return render(project, target_label(project.target(self.name)), templates)
+        tname = target_label(project.target(self.name))
+        resources = render(project, tname, templates)
+        return common.with_no_traffic(project, resources, self.name, no_traffic.alert, templates)
 
     def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
         from slogen.backends.prometheus.rulefiles import rule_files
@@ -57,9 +62,10 @@ class PrometheusBackend:
         return RuleFilesTarget(settings)
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
+        from slogen.backends.prometheus import no_traffic
         from slogen.backends.prometheus.render import tier_forms
 
-        return tier_forms(service, slo)
+        return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}
 
     def plan_notes(self, project: Project) -> list[str]:
         return []

@@ -15,6 +15,22 @@ The parser follows current Prometheus, whose experimental functions (``limitk``,
 ``enabled_promql_experimental_functions``); Prometheus 2.x refuses them outright (so does
 ``promtool check rules`` 2.42). Using one is a warning, not an error: whether it works depends
 on a server slogen cannot see while validating.
+
+What a query *means* is checked too (read by :mod:`.semantics`), because a query Prometheus
+accepts can still page wrongly:
+
+* ``{{ window }}`` must be the range of ``rate()`` or ``increase()``: the rules count events from
+  it (``irate()`` is rejected, it sees only the last two samples and so ignores the window), and
+  ``errors``/``good`` must count the way ``total`` does (both rates or both increases).
+* Every query must aggregate to one series per SLO. An unaggregated query (or ``without``,
+  ``topk``) keeps per-series labels, and the ratio rules pair ``errors`` and ``total`` series by
+  label: each 5xx series divides by itself, the ratio reads 1, every tier pages at 0.1 % errors.
+  ``sum by (L)`` is accepted when every query keeps exactly the same labels ``L`` and filters
+  them the same way: it is one SLO per value of ``L`` (one ratio, one ``min_events`` count and
+  one alert per value, each alert carrying ``L`` next to service and slo), which is what a
+  per-region or per-cluster SLO means. A ``by`` label that ``errors`` filters but ``total`` does
+  not (``sum by (code)`` with ``code=~"5.."``) is rejected: each code's errors would divide by
+  that code's own total, the same ratio of 1.
 """
 
 from __future__ import annotations
@@ -22,10 +38,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from slogen.backends.prometheus.render import base_window, good_to_errors, substitute
+from slogen.backends.prometheus.semantics import KINDS, label_filters, shape_of, template_kind
 from slogen.backends.prometheus.source import PrometheusSource
 from slogen.durations import format_duration
-from slogen.errors import Problem
-from slogen.spec.model import Project
+from slogen.errors import Location, Problem
+from slogen.spec.model import SLO, Project, Service
 
 # Experimental in Prometheus 3 (listed by pint's promql/features check and Prometheus's
 # feature-flag docs); unknown to Prometheus 2.x.
@@ -134,6 +151,10 @@ def validate(project: Project) -> list[Problem]:
                             severity="warning",
                         )
                     )
+            problems.extend(meaning_problems(source, where, slo.location, bad))
+            problems.extend(
+                label_clashes(source, where, slo.location, bad, labels_set_by_slogen(service, slo))
+            )
             if source.good is not None and not bad:
                 reason = promql_problem(good_to_errors(source, base))
                 if reason is not None:
@@ -145,4 +166,152 @@ def validate(project: Project) -> list[Problem]:
                             "give 'total' and 'good' the same labels, e.g. both sum(...)",
                         )
                     )
+    return problems
+
+
+# Labels the generated rules set on every series: recording rules ``service`` and ``slo``,
+# alerts also ``severity``, ``tier``, ``team`` and the spec's labels and routing labels.
+RULE_LABELS = frozenset({"service", "slo", "severity", "tier", "team"})
+
+
+def labels_set_by_slogen(service: Service, slo: SLO) -> frozenset[str]:
+    routing = {
+        name for _sev, notify in slo.alerting.notify for name, _ in notify.route("prometheus")
+    }
+    return RULE_LABELS | {name for name, _ in service.labels} | routing
+
+
+def label_clashes(
+    source: PrometheusSource,
+    where: str,
+    default: Location,
+    bad: set[str],
+    reserved: frozenset[str],
+) -> list[Problem]:
+    """A query kept by a label the rules set would have its series collapse onto one label set
+    (Prometheus: "vector contains metrics with the same labelset after applying rule labels"),
+    and every evaluation of the rule would fail."""
+    problems = []
+    for name in ("errors", "good", "total"):
+        query = getattr(source, name)
+        if query is None or name in bad:
+            continue
+        shape = shape_of(query)
+        clash = sorted((shape.labels or frozenset()) & reserved) if shape is not None else []
+        if clash:
+            problems.append(
+                Problem(
+                    source.location_of(name, default),
+                    f"{where}.{name}",
+                    f"keeps label(s) {', '.join(clash)}, which slogen's rules set themselves: "
+                    "the series would collapse onto one label set and every evaluation fail",
+                    f"drop {', '.join(clash)} from by (...), or rename it with label_replace",
+                )
+            )
+    return problems
+
+
+def _by(labels: frozenset[str]) -> str:
+    return f"by ({', '.join(sorted(labels))})" if labels else "no labels (sum(...))"
+
+
+def window_problem(template: str) -> tuple[str, str] | None:
+    """Why ``{{ window }}`` is not (only) the range of rate() or increase(), with a fix."""
+    shape = shape_of(template)
+    if shape is None or template_kind(template) is not None:
+        return None
+    example = "e.g. sum(rate(http_requests_total[{{ window }}]))"
+    if "irate" in shape.holders:
+        return (
+            "irate() looks only at the last two samples in its range, so it ignores "
+            "{{ window }}: every tier would see the same instant rate, whatever its window",
+            f"use rate() (or increase()) over [{{{{ window }}}}], {example}",
+        )
+    others = sorted({h for h in shape.holders if h not in KINDS})
+    if others or len(shape.holders) != shape.placeholders:
+        named = [o if o == "a subquery" else f"{o}()" for o in others]
+        where = f"the range of {', '.join(named)}" if named else "outside a range function"
+        return (
+            f"{{{{ window }}}} is {where}; slogen counts events from rate() (per second) or "
+            "increase() (per window) of a counter over that range",
+            f"make [{{{{ window }}}}] the range of rate() or increase(), {example}",
+        )
+    if len(shape.kinds) > 1:
+        return (
+            "mixes rate() and increase(): a per-second rate and a count over the window cannot "
+            "be added or divided",
+            "use rate() everywhere (or increase() everywhere) in the SLI's queries",
+        )
+    kind = next(iter(shape.kinds))
+    unit = "events per second" if kind == "rate" else "events per {{ window }}"
+    return (
+        f"scales {kind}() by a constant ({', '.join(shape.scaled)}): slogen reads the query's "
+        f"value as {unit} to count events (min_events), so the count would be off by that factor",
+        "drop the factor: rate() gives events per second, increase() events per window",
+    )
+
+
+def meaning_problems(
+    source: PrometheusSource, where: str, default: Location, bad: set[str]
+) -> list[Problem]:
+    """The SLI's queries count events the way the rules assume and yield one series per SLO."""
+    problems: list[Problem] = []
+    names = [n for n in ("errors", "good", "total") if getattr(source, n) is not None]
+    names = [n for n in names if n not in bad]
+
+    def add(name: str, message: str, hint: str) -> None:
+        loc = source.location_of(name, default)
+        problems.append(Problem(loc, f"{where}.{name}", message, hint))
+
+    kinds: dict[str, str] = {}
+    for name in names:
+        found = window_problem(getattr(source, name))
+        if found is not None:
+            add(name, *found)
+        else:
+            kinds[name] = template_kind(getattr(source, name)) or ""
+    for name in names:
+        query = getattr(source, name)
+        shape = shape_of(query)
+        if shape is not None and shape.labels is None:
+            add(
+                name,
+                "keeps per-series labels (no sum, or sum without, topk, ...): the ratio rules "
+                "divide errors by total series by series, so e.g. each 5xx series divides by "
+                "itself and the error ratio reads 1; slogen needs one series per SLO",
+                f"aggregate the whole query: sum({query})",
+            )
+    total = source.total if "total" in names else None
+    for name in names:
+        if name == "total" or total is None:
+            continue
+        if kinds.get(name) and kinds.get("total") and kinds[name] != kinds["total"]:
+            add(
+                name,
+                f"counts with {kinds[name]}() but total with {kinds['total']}(): the ratio "
+                "of a per-second rate to a count over the window is not an error ratio",
+                f"use {kinds['total']}() in {name} as in total (or change total)",
+            )
+        mine, theirs = shape_of(getattr(source, name)), shape_of(total)
+        if mine is None or theirs is None or mine.labels is None or theirs.labels is None:
+            continue
+        if mine.labels != theirs.labels:
+            add(
+                name,
+                f"keeps {_by(mine.labels)} but total keeps {_by(theirs.labels)}: the ratio rules "
+                "divide series with identical labels, so the ratio would be missing or wrong",
+                "aggregate every query the same way, e.g. sum(...) on both",
+            )
+            continue
+        filters, total_filters = label_filters(getattr(source, name)), label_filters(total)
+        for label in sorted(mine.labels):
+            if filters.get(label, frozenset()) != total_filters.get(label, frozenset()):
+                matchers = ", ".join(sorted(filters.get(label, frozenset()))) or "no matcher"
+                add(
+                    name,
+                    f"keeps label {label} ({_by(mine.labels)}) but selects on it differently "
+                    f"from total ({matchers}): each {label} value's {name} would divide by that "
+                    "value's own total, so the ratio reads 1 for every failing value",
+                    f"drop {label} from by (...), or filter {label} the same way in total",
+                )
     return problems

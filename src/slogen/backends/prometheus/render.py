@@ -4,12 +4,23 @@ Layout of what is generated for an SLO (one rule group, evaluated in order):
 
 1. ``slogen:sli_errors:rate5m`` and ``slogen:sli_total:rate5m``: the spec's own queries with
    ``{{ window }}`` set to a short base range (5m, or the policy's shortest window if that is
-   shorter). These are the only rules that touch raw series.
+   shorter). These are the only rules that touch raw series. For queries that count with
+   ``increase()`` (:func:`~.semantics.query_kind`) they are named ``...:increase5m``: each
+   sample is then a count of events over the base range, not a per-second rate.
 2. ``slogen:sli_error_ratio:rate<W>`` for every window a tier uses. The base window is the
    plain ratio of the two rates; every longer window is a ratio of sums of those rates over W:
    ``sum_over_time(errors[W]) / sum_over_time(total[W])``. That weights every moment by its
    traffic (unlike averaging ratios) and never runs a 3-day range query over raw series.
 3. with ``min_events``: ``slogen:sli_events:count<W>``, the events seen over each long window.
+   The group is evaluated every ``i`` = 60 s (:data:`GROUP_INTERVAL`), and ``b`` is the base
+   range. A ``rate`` sample is ``events in (t−b, t] / b``; an ``increase`` sample is ``events in
+   (t−b, t]``. Summed over W, every event is inside the base range of ``b/i`` samples, so
+
+   * rate:     ``events(W) = sum_over_time(total[W]) · i``  (``b/i`` samples × ``1/b`` each);
+   * increase: ``events(W) = sum_over_time(total[W]) · i / b``  (``b/i`` samples × 1 each);
+
+   and for W = b a single sample: ``total · b`` (rate) or ``total`` (increase). The error ratio
+   rules are the same for both kinds: a ratio of sums, in which the unit cancels.
 4. one alert per tier: both windows above the tier's threshold (and enough events).
 
 Because the long windows are built from base-range rates, the newest ``base/2`` of an incident
@@ -24,6 +35,7 @@ from typing import Any
 
 from slogen import templating
 from slogen.backends import common
+from slogen.backends.prometheus.semantics import INCREASE, query_kind
 from slogen.backends.prometheus.source import WINDOW_PLACEHOLDER, PrometheusSource
 from slogen.durations import format_duration
 from slogen.engine import TierMath, analyse_slo
@@ -75,8 +87,9 @@ def recording_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
         errors_expr = substitute(source.errors, base)
     else:
         errors_expr = good_to_errors(source, base)
-    errors_name = f"slogen:sli_errors:rate{base_text}"
-    total_name = f"slogen:sli_total:rate{base_text}"
+    kind = query_kind(source)
+    errors_name = f"slogen:sli_errors:{kind}{base_text}"
+    total_name = f"slogen:sli_total:{kind}{base_text}"
     rules: list[dict[str, Any]] = [
         {"record": errors_name, "expr": errors_expr, "labels": dict(labels)},
         {"record": total_name, "expr": substitute(source.total, base), "labels": dict(labels)},
@@ -97,17 +110,23 @@ def recording_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
     if slo.alerting.min_events:
         for window in sorted({tier.long for tier in slo.policy.tiers}):
             text = format_duration(window)
-            if window == base:
-                expr = f"{total_name}{sel} * {window}"
-            else:
-                # Events actually seen: each sample is a per-second rate, one sample per group
-                # interval. (Averaging would stretch a partly filled window to all of W and let a
-                # new service page after a handful of events.)
-                expr = f"sum_over_time({total_name}{sel}[{text}]) * {GROUP_INTERVAL}"
+            expr = events_expr(f"{total_name}{sel}", kind, window, base)
             rules.append(
                 {"record": f"slogen:sli_events:count{text}", "expr": expr, "labels": dict(labels)}
             )
     return rules
+
+
+def events_expr(total: str, kind: str, window: int, base: int) -> str:
+    """Events seen over ``window`` from the recorded base series ``total`` (module docstring).
+
+    Events actually seen, one sample per group interval: averaging would stretch a partly filled
+    window to all of W and let a new service page after a handful of events.
+    """
+    if window == base:
+        return total if kind == INCREASE else f"{total} * {window}"
+    summed = f"sum_over_time({total}[{format_duration(window)}]) * {GROUP_INTERVAL}"
+    return f"{summed} / {base}" if kind == INCREASE else summed
 
 
 def annotation_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
@@ -192,8 +211,10 @@ def render(project: Project, tname: str, templates: str | None = None) -> list[R
 def tier_forms(service: Service, slo: SLO) -> dict[str, str]:
     """How each tier is expressed (shown by ``slogen explain``)."""
     base = format_duration(base_window(slo))
+    source = slo.indicator.source("prometheus")
+    counts = isinstance(source, PrometheusSource) and query_kind(source) == INCREASE
     return {
         math.id: f"alert rule over windows {format_duration(math.long)} and "
-        f"{format_duration(math.short)} built from {base} rates"
+        f"{format_duration(math.short)} built from {base} {'increases' if counts else 'rates'}"
         for math in analyse_slo(slo)
     }

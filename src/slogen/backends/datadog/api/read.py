@@ -40,13 +40,9 @@ Raw = dict[str, Any]
 
 
 def _monitor_page(client: Client, page: int) -> list[Raw]:
-    batch = client.call(
-        "listing monitors",
-        client.monitors.list_monitors,
-        monitor_tags=OWNED_TAG,
-        page=page,
-        page_size=PAGE_SIZE,
-    )
+    # GET /api/v1/monitor?monitor_tags=managed-by:slogen&page=N&page_size=1000
+    paging = {"monitor_tags": OWNED_TAG, "page": page, "page_size": PAGE_SIZE}
+    batch = client.call("listing monitors", client.monitors.list_monitors, **paging)
     if not isinstance(batch, list):
         raise DatadogError("listing monitors: Datadog did not answer a list")
     return batch
@@ -83,13 +79,9 @@ def list_owned_slos(client: Client) -> list[Raw]:
     found: list[Raw] = []
     offset = 0
     for _ in range(MAX_PAGES):
-        answer = client.call(
-            "listing SLOs",
-            client.slos.list_slos,
-            tags_query=OWNED_TAG,
-            limit=PAGE_SIZE,
-            offset=offset,
-        )
+        # GET /api/v1/slo?tags_query=managed-by:slogen&limit=1000&offset=N
+        paging = {"tags_query": OWNED_TAG, "limit": PAGE_SIZE, "offset": offset}
+        answer = client.call("listing SLOs", client.slos.list_slos, **paging)
         batch = (answer or {}).get("data") or []
         found.extend(batch)
         if len(batch) < PAGE_SIZE:
