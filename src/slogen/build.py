@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from slogen.backends import registry
-from slogen.backends.contract import uses
 from slogen.errors import SlogenError
 from slogen.spec.model import Project
 
@@ -25,9 +24,7 @@ def build_files(
     writes nothing). ``overrides`` maps a backend to build options that replace its target's
     settings (e.g. ``{"prometheus": {"format": "prometheusrule"}}``)."""
     rendered: dict[str, dict[str, str]] = {}
-    for backend in registry.backends():
-        if not any(uses(backend.name, slo) for _, slo in project.slos()):
-            continue
+    for backend in registry.used_by(project):
         settings = project.target(backend.name)
         options = {
             name: settings.option(name)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jinja2
 
+from slogen.errors import Location, Problem, Problems, SlogenError
+
 _PACKAGE_DIR = Path(__file__).parent / "templates"  # in an installed wheel
 _SOURCE_DIR = Path(__file__).resolve().parents[2] / "templates"  # in a source checkout
 
@@ -54,9 +56,40 @@ def _template(name: str, user_dir: str | None) -> jinja2.Template:
     return environment(user_dir).get_template(name)
 
 
+def _template_error(name: str, user_dir: str | None, exc: jinja2.TemplateError) -> SlogenError:
+    """A broken or mistaken template (a user's override, usually) as a located problem."""
+    filename = getattr(exc, "filename", None)
+    if filename is None:
+        try:
+            filename = _template(name, user_dir).filename
+        except jinja2.TemplateError:
+            filename = None
+    line = getattr(exc, "lineno", None) or 0
+    where = Location(filename or name, line, 1 if line else 0)
+    message = exc.message or type(exc).__name__
+    problems = Problems()
+    problems.add(
+        Problem(
+            where,
+            "",
+            f"template {name}: {message}",
+            f"compare it with slogen's own templates/{name}, which uses only the variables "
+            "slogen provides",
+        )
+    )
+    return SlogenError(f"the template {name} cannot be rendered", problems)
+
+
 def render(name: str, user_dir: str | None = None, **context: object) -> str:
-    """Render one template and tidy it: no trailing spaces, no blank runs, no edge blanks."""
-    text = _template(name, user_dir).render(**context)
+    """Render one template and tidy it: no trailing spaces, no blank runs, no edge blanks.
+
+    A template that does not parse or uses a variable slogen does not provide is a
+    :class:`SlogenError` naming the file (and the line, where jinja knows it).
+    """
+    try:
+        text = _template(name, user_dir).render(**context)
+    except jinja2.TemplateError as exc:
+        raise _template_error(name, user_dir, exc) from None
     lines = [line.rstrip() for line in text.strip().splitlines()]
     tidy: list[str] = []
     for line in lines:

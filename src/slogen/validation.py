@@ -12,8 +12,6 @@ SLO is met or on one failed event: :mod:`slogen.spec.advice`); they never stop a
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from slogen.backends import registry
 from slogen.backends.contract import uses
 from slogen.errors import Problem, Problems, SlogenError
@@ -51,9 +49,27 @@ def validate_project(project: Project, templates: str | None = None) -> Problems
     """Every backend's problems with an already loaded project (warnings included)."""
     problems = Problems()
     for backend in registry.backends():
-        problems.extend(backend.validate(project, templates))
+        try:  # a backend that renders to measure (CloudWatch) meets the templates' errors too
+            problems.extend(backend.validate(project, templates))
+        except SlogenError as exc:
+            problems.extend(exc.problems.items)
     problems.extend(_silent_tiers(project))
     problems.extend(alerting_warnings(project))
+    if templates is not None and not problems.errors:
+        problems.extend(_template_problems(project, templates))
+    return problems
+
+
+def _template_problems(project: Project, templates: str) -> list[Problem]:
+    """The user's template overrides, rendered once for every backend some SLO uses: a template
+    that does not parse, or names a variable slogen does not provide, fails here, not in build
+    or apply."""
+    problems: list[Problem] = []
+    for backend in registry.used_by(project):
+        try:
+            backend.render(project, templates)
+        except SlogenError as exc:
+            problems.extend(exc.problems.items)
     return problems
 
 
@@ -81,5 +97,3 @@ def _as_error(problem: Problem) -> Problem:
     return Problem(problem.location, problem.path, problem.message, problem.hint)
 
 
-def default_paths(paths: tuple[str, ...] | list[str]) -> list[str]:
-    return list(paths) or [str(Path("specs"))]

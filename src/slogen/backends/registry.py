@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from slogen.backends.contract import Backend
+    from slogen.spec.model import Project
 
 _PACKAGES: dict[str, str] = {
     "prometheus": "slogen.backends.prometheus",
@@ -35,6 +36,12 @@ def get(name: str) -> Backend:
 def backends() -> list[Backend]:
     """Every backend, in registry order."""
     return [get(name) for name in NAMES]
+
+
+def used_by(project: Project) -> list[Backend]:
+    """The backends at least one SLO's indicator names, in registry order."""
+    named = {name for _, slo in project.slos() for name in slo.indicator.backends}
+    return [get(name) for name in NAMES if name in named]
 
 
 def order(name: str) -> int:

@@ -418,7 +418,7 @@ def apply(
 
     if len(paths) == 1 and planfile.is_plan_file(paths[0]):
         saved, targets = planfile.load(paths[0])
-        check_fresh(saved, targets, None)
+        check_fresh(saved, targets)
         click.echo(redact(render.render_text(saved, _colour(), click.style)))
         result = saved
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from slogen.backends import registry
-from slogen.backends.contract import Backend, uses
+from slogen.backends.contract import Backend
 from slogen.errors import SlogenError
 from slogen.plan.diff import diff
 from slogen.plan.model import DELETE, REPLACE, Change, Plan, TargetState
@@ -52,11 +52,6 @@ def make_plan(project: Project, only: Iterable[str] = (), templates: str | None 
         states.append(TargetState(backend.name, target.name, state.fingerprint))
         immutable.update(backend.capabilities.immutable)
     return diff(desired, live, immutable, states, warnings)
-
-
-def used_backends(project: Project) -> list[str]:
-    """Names of the backends at least one SLO names, in registry order."""
-    return [n for n in registry.NAMES if any(uses(n, slo) for _, slo in project.slos())]
 
 
 def _dependencies_first(changes: list[Change]) -> list[Change]:
@@ -103,7 +98,7 @@ def _known(plan: Plan, state: TargetState) -> list[Resource]:
     return known
 
 
-def check_fresh(plan: Plan, targets: dict[str, Target], project: Project | None = None) -> None:
+def check_fresh(plan: Plan, targets: dict[str, Target]) -> None:
     """Refuse a saved plan whose targets changed since it was made."""
     stale = []
     for state in plan.targets:

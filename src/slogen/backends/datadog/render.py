@@ -9,7 +9,6 @@ that :func:`.checks.validate` accepted and rejects nothing itself.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from slogen import templating
@@ -75,22 +74,7 @@ def _operand(query: str) -> str:
     return f"({query})" if re.search(r"[\s+\-*/]", bare) else query
 
 
-@lru_cache(maxsize=64)
-def _template(name: str, templates: str | None) -> Any:
-    """A loaded template, looked up once per run instead of once per object (jinja's
-    auto-reload check stats the file on every lookup; 1,000 SLOs render ~13,000 texts)."""
-    return templating.environment(templates).get_template(name)
-
-
-def text_from(name: str, templates: str | None, **context: Any) -> str:
-    """Render a template tidied exactly like :func:`slogen.templating.render`."""
-    text = _template(name, templates).render(**context)
-    tidy: list[str] = []
-    for line in text.strip().splitlines():
-        line = line.rstrip()
-        if line or (tidy and tidy[-1]):
-            tidy.append(line)
-    return "\n".join(tidy)
+text_from = templating.render  # one loaded template per name and directory, tidied
 
 
 def _with_key(tags: list[str], key: str) -> list[str]:

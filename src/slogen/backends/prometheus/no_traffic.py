@@ -52,7 +52,7 @@ def alert_rule(service: Service, slo: SLO, templates: str | None) -> dict[str, A
     labels: dict[str, str] = dict(service.labels)
     if service.owner:
         labels["team"] = service.owner
-    labels.update(dict(slo.alerting.for_severity(no_traffic.severity).prometheus))
+    labels.update(dict(slo.alerting.for_severity(no_traffic.severity).route("prometheus")))
     labels.update(
         {
             "severity": no_traffic.severity,

@@ -148,7 +148,8 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
     labels: dict[str, str] = dict(service.labels)
     if service.owner:
         labels["team"] = service.owner
-    labels.update(dict(slo.alerting.for_severity(math.severity).prometheus))  # may route `team`
+    # routing labels may set `team`
+    labels.update(dict(slo.alerting.for_severity(math.severity).route("prometheus")))
     labels.update(
         {"severity": math.severity, "service": service.name, "slo": slo.name, "tier": math.id}
     )
