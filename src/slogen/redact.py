@@ -19,8 +19,18 @@ SECRET_VARIABLES = (
 )
 
 
+# Values read from variables that settings name as credentials (see :mod:`slogen.envref`).
+_registered: set[str] = set()
+
+
+def register(value: str) -> None:
+    """Keep ``value`` (a credential read at run time) out of everything slogen prints."""
+    if len(value) >= 4:
+        _registered.add(value)
+
+
 def secrets() -> list[str]:
-    values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    values = {os.environ.get(name, "") for name in SECRET_VARIABLES} | _registered
     return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
 
 

@@ -95,5 +95,3 @@ def _as_error(problem: Problem) -> Problem:
     if problem.severity == "error":
         return problem
     return Problem(problem.location, problem.path, problem.message, problem.hint)
-
-

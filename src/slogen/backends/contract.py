@@ -40,7 +40,8 @@ class Capabilities:
     """What a backend offers beyond the required stages, as data.
 
     ``target_options`` maps each target type the backend supports to the settings keys that
-    type accepts in ``slogen.yaml`` (the loader checks them). ``immutable`` maps a resource kind to
+    type accepts in ``slogen.yaml`` (the loader checks them); ``required_options`` names those
+    a type cannot do without. ``immutable`` maps a resource kind to
     the body fields that cannot change in place: a change there is planned as a replacement.
     ``build_options`` names the ``build`` options that reach :meth:`Backend.files`.
     ``needs_recipients``: alerts reach people only through the spec's notification block
@@ -49,6 +50,7 @@ class Capabilities:
     """
 
     target_options: Mapping[str, tuple[str, ...]]
+    required_options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     immutable: Mapping[str, frozenset[str]] = field(default_factory=dict)
     build_options: tuple[str, ...] = ()
     needs_recipients: bool = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from slogen import envref
 from slogen.backends import registry
 from slogen.durations import format_duration
 from slogen.engine.burnrate import default_short_window
@@ -31,6 +32,24 @@ BUILTIN_POLICIES = {
 }
 
 PROMETHEUS_FORMATS = ("rules", "prometheusrule")  # values of a target's `format` option
+REGION_EXAMPLE = "an AWS region such as eu-west-1"
+NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# What each target option is, whichever backend takes it; anything else is plain text. Any
+# string option may hold ${VARIABLE} references (expanded when the target is used, see
+# slogen.envref); credentials must be nothing else.
+OPTION_KINDS = {
+    "format": "format",
+    "regions": "regions",
+    "region": "region",
+    "reload_url": "url",
+    "host": "url",
+    "endpoint_url": "url",
+    "url": "url",
+    "namespace": "name",
+    "username": "credential",
+    "password": "credential",
+    "token": "credential",
+}
 
 
 def default_targets() -> tuple[Target, ...]:
@@ -113,39 +132,63 @@ class SettingsReader:
         kind = self.check.choice(type_field, types)
         if kind is None:
             return None
-        fields = self.check.mapping(f, ("type", *types[kind]))
+        required = registry.get(backend).capabilities.required_options.get(kind, ())
+        fields = self.check.mapping(f, ("type", *types[kind]), required)
         if fields is None:
             return None
         options: list[tuple[str, object]] = []
         for key, value in fields.items():
-            if key == "type":
-                continue
-            if key == "format":
-                chosen = self.check.choice(value, PROMETHEUS_FORMATS)
-                if chosen:
-                    options.append((key, chosen))
-            elif key == "regions":
-                regions = self.check.string_list(
-                    value,
-                    "a list of AWS regions",
-                    lambda s: bool(REGION_RE.match(s)),
-                    "an AWS region such as eu-west-1",
-                )
-                if regions:
-                    options.append((key, tuple(sorted(set(regions)))))
-            elif key in ("reload_url", "host", "endpoint_url"):
-                url = self.check.string(value, "an http(s) URL")
-                if url and not re.match(r"^https?://", url):
-                    self.check.fail(value, "an http(s) URL such as http://127.0.0.1:9090")
-                elif url:
-                    options.append((key, url.rstrip("/")))
-            else:
-                text = self.check.string(value)
-                if text:
-                    options.append((key, text))
+            if key != "type":
+                parsed = self.option(key, value)
+                if parsed is not None:
+                    options.append((key, parsed))
         if kind == "files" and not any(k == "dir" for k, _ in options):
             options.append(("dir", f"out/{backend}"))
         return Target(backend, kind, tuple(sorted(options)), f.loc)
+
+    def option(self, key: str, f: Field) -> object | None:
+        """One target option, checked by what it is (whichever backend takes it)."""
+        kind = OPTION_KINDS.get(key, "text")
+        if kind == "format":
+            return self.check.choice(f, PROMETHEUS_FORMATS)
+        if kind == "regions":
+            regions = self.check.string_list(
+                f, "a list of AWS regions", lambda s: bool(REGION_RE.match(s)), REGION_EXAMPLE
+            )
+            return tuple(sorted(set(regions))) if regions else None
+        text = self.check.string(f)
+        if text is None:
+            return None
+        text = text.strip()
+        refs = envref.references(text)
+        if kind == "credential":
+            if not envref.WHOLE_REFERENCE.match(text):
+                self.check.fail(
+                    f,
+                    "a reference to an environment variable, such as ${MIMIR_PASSWORD}",
+                    "credentials never go in a committed file: put the value in an environment "
+                    "variable (a CI secret) and name it here",
+                )
+                return None
+            return text
+        if refs:
+            return text  # checked once expanded, when the target is used
+        if kind == "url":
+            if not re.match(r"^https?://[^\s/]+", text):
+                self.check.fail(f, "an http(s) URL such as http://127.0.0.1:9090")
+                return None
+            return text.rstrip("/")
+        if kind == "region" and not REGION_RE.match(text):
+            self.check.fail(f, REGION_EXAMPLE)
+            return None
+        if kind == "name" and not NAMESPACE_RE.match(text):
+            self.check.fail(
+                f,
+                "a name of letters, digits, '-', '_' and '.' (up to 64 characters)",
+                "e.g. slogen",
+            )
+            return None
+        return text
 
     def read(self, f: Field) -> tuple[dict[str, Policy], str, tuple[Target, ...]]:
         policies = dict(BUILTIN_POLICIES)

@@ -3,11 +3,14 @@
 Modules: :mod:`.source` (the spec's ``indicator.prometheus`` and routing labels), :mod:`.checks`
 (PromQL and everything else validate must catch), :mod:`.render` (the rules), :mod:`.no_traffic`
 (the opt-in alert on a silent total), :mod:`.rulefiles`
-(the files they are written to), :mod:`.files` (the ``files`` target, with optional reload).
+(the files they are written to), and the targets: :mod:`.files` (a directory, with optional
+reload), :mod:`.ruler` (the Mimir/Cortex ruler API), :mod:`.vmalert` (rule files for vmalert
+over VictoriaMetrics), :mod:`.amp` (Amazon Managed Service for Prometheus).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,10 +28,29 @@ if TYPE_CHECKING:
     from slogen.spec.model import Target as TargetSettings
 
 
+# Target type -> its class, imported only when used (a ruler client is not needed to build).
+_TARGETS = {
+    "files": "slogen.backends.prometheus.files.RuleFilesTarget",
+    "ruler": "slogen.backends.prometheus.ruler.RulerTarget",
+    "vmalert": "slogen.backends.prometheus.vmalert.VmalertTarget",
+    "amp": "slogen.backends.prometheus.amp.AmpTarget",
+}
+
+
 class PrometheusBackend:
     name = "prometheus"
     capabilities = Capabilities(
-        target_options={"files": ("dir", "reload_url", "format")},
+        target_options={
+            "files": ("dir", "reload_url", "format"),
+            "ruler": ("url", "namespace", "tenant", "username", "password", "token"),
+            "vmalert": ("dir", "url"),
+            "amp": ("workspace_id", "region", "endpoint_url"),
+        },
+        required_options={
+            "ruler": ("url",),
+            "vmalert": ("dir", "url"),
+            "amp": ("workspace_id", "region"),
+        },
         build_options=("format",),
     )
 
@@ -57,9 +79,8 @@ class PrometheusBackend:
         return rule_files(list(resources), str(options.get("format") or "rules"))
 
     def target(self, settings: TargetSettings) -> Target:
-        from slogen.backends.prometheus.files import RuleFilesTarget
-
-        return RuleFilesTarget(settings)
+        module, _, cls = _TARGETS[settings.type].rpartition(".")
+        return getattr(importlib.import_module(module), cls)(settings)  # type: ignore[no-any-return]
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
         from slogen.backends.prometheus import no_traffic

@@ -65,40 +65,7 @@ def resources_from_file(text: str, path: str, target_name: str, form: str) -> li
         groups = _groups(yaml.safe_load(text), form)
     except (yaml.YAMLError, ValueError) as exc:
         raise filestore.damaged(path, str(exc), "rule file") from exc
-    resources: list[Resource] = []
-    for group in groups:
-        name = str(group.get("name", ""))
-        if not name.startswith(render_mod.GROUP_PREFIX):
-            continue  # a group someone added by hand to an owned file: not ours to diff
-        slo_key = name[len(render_mod.GROUP_PREFIX) :]
-        records = [r for r in group.get("rules") or [] if "record" in r]
-        alerts = [r for r in group.get("rules") or [] if "alert" in r]
-        if records:
-            resources.append(
-                Resource(
-                    "prometheus",
-                    target_name,
-                    "recording-rules",
-                    slo_key,
-                    {"rules": records},
-                    live_id=path,
-                )
-            )
-        for index, alert in enumerate(alerts):
-            labels = alert.get("labels") or {}
-            tier = labels.get("tier") or f"{alert.get('alert')}#{index}"
-            resources.append(
-                Resource(
-                    "prometheus",
-                    target_name,
-                    "alert",
-                    f"{slo_key}/{tier}",
-                    dict(alert),
-                    depends_on=(slo_key,),
-                    live_id=path,
-                )
-            )
-    return resources
+    return render_mod.resources_from_groups(groups, target_name, path)
 
 
 def _read_live(target: Target) -> LiveState:

@@ -94,3 +94,57 @@ def rule_files(resources: list[Resource], form: str = "rules") -> dict[str, str]
         file_name(service, form): file_text(service, groups, form)
         for service, groups in groups_for(resources).items()
     }
+
+
+def slo_groups(resources: list[Resource]) -> dict[str, dict[str, Any]]:
+    """SLO key (``service/slo``) -> its rule group, for targets that store groups one by one."""
+    return {
+        group["name"][len(GROUP_PREFIX) :]: group
+        for groups in groups_for(resources).values()
+        for group in groups
+    }
+
+
+def resources_from_groups(
+    groups: list[dict[str, Any]], target_name: str, live_id: str
+) -> list[Resource]:
+    """Rule groups read back from a target -> resources of the same shape render makes.
+
+    Groups whose name lacks slogen's prefix are skipped (someone added them by hand next to
+    slogen's); ``live_id`` says where the groups were found (a file, a namespace).
+    """
+    resources: list[Resource] = []
+    for group in groups:
+        name = str(group.get("name", ""))
+        if not name.startswith(GROUP_PREFIX):
+            continue
+        slo_key = name[len(GROUP_PREFIX) :]
+        rules = [r for r in group.get("rules") or [] if isinstance(r, dict)]
+        records = [r for r in rules if "record" in r]
+        alerts = [r for r in rules if "alert" in r]
+        if records:
+            resources.append(
+                Resource(
+                    "prometheus",
+                    target_name,
+                    "recording-rules",
+                    slo_key,
+                    {"rules": records},
+                    live_id=live_id,
+                )
+            )
+        for index, alert in enumerate(alerts):
+            labels = alert.get("labels") or {}
+            tier = labels.get("tier") or f"{alert.get('alert')}#{index}"
+            resources.append(
+                Resource(
+                    "prometheus",
+                    target_name,
+                    "alert",
+                    f"{slo_key}/{tier}",
+                    dict(alert),
+                    depends_on=(slo_key,),
+                    live_id=live_id,
+                )
+            )
+    return resources
