@@ -337,14 +337,41 @@ def test_apply_exactly_the_reviewed_plan_and_refuse_it_once_stale(job: Job, gh: 
     assert "changed" in again.step("slogen").stdout
 
 
-def test_pull_request_from_a_fork_gets_no_comment(job: Job, gh: FakeGitHub) -> None:
-    shutil.copytree(SPECS, job.workspace / "specs")
+def test_pull_request_from_a_fork_is_built_and_tested_instead_of_planned(
+    job: Job, gh: FakeGitHub
+) -> None:
+    """Forks get no secrets: no plan (it would fail on credentials), no comment (read-only
+    token), and no failing step; the job summary says why and what was checked instead."""
+    (job.workspace / "specs").mkdir()
+    for name in ("slogen.yaml", "checkout.yaml"):  # one service keeps the promtool proofs short
+        shutil.copy(SPECS / name, job.workspace / "specs" / name)
     job.pull_request(head_repo="someone/shop")
-    run = job.run({"targets": "prometheus"})
+    # every backend, as a real project would: a plan would need Datadog and AWS credentials
+    run = job.run()
     assert run.success, describe(run)
     assert run.step("comment").outcome == "skipped"
-    assert any(a.level == "notice" and "forks" in a.message for a in run.annotations)
+    assert any(a.level == "notice" and "fork" in a.message for a in run.annotations)
     assert gh.requests == []
+    assert "No plan for a pull request from a fork" in run.summary
+    assert "- build: passed" in run.summary
+    assert "- test (promtool proofs): passed" in run.summary
+    assert "$ slogen plan" not in run.log
+    assert run.outputs["changes"] == "false"
+
+
+def test_fork_without_promtool_says_the_proofs_were_not_run(job: Job, gh: FakeGitHub) -> None:
+    shutil.copytree(SPECS, job.workspace / "specs")
+    job.pull_request(head_repo="someone/shop")
+    bin_dir = job.root / "bin"  # a PATH with the shell tools but no promtool
+    bin_dir.mkdir()
+    for tool in ("bash", "sh", "env", "cat", "mkdir", "rm", "python3"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    run = job.run(env={"PATH": str(bin_dir)})
+    assert run.success, describe(run)
+    assert "- build: passed" in run.summary
+    assert "test: not run, promtool is not installed" in run.summary
 
 
 def test_comment_false_posts_nothing(job: Job, gh: FakeGitHub) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slogen import envref
 from slogen.backends.contract import target_label
 from slogen.errors import SlogenError
 from slogen.jsontext import dumps_indented
@@ -39,7 +40,7 @@ def service_of(key: str) -> str:
 
 
 def target_dir(target: Target) -> Path:
-    return Path(str(target.option("dir")))
+    return Path(envref.option(target, "dir") or "")
 
 
 # -- reading ----------------------------------------------------------------------------------

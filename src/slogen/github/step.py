@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -156,7 +157,7 @@ class ActionStep:
         if self.ctx.from_fork:
             print(
                 "::notice title=slogen::No plan comment: pull requests from forks get a "
-                "read-only token. The plan is in the job summary."
+                "read-only token. The result is in the job summary."
             )
             return
         body = build_comment(markdown, self.ctx, self.settings.command, self.settings.artifact)
@@ -182,7 +183,53 @@ class ActionStep:
         if command == "validate":
             print(check.summary())
             return self.finish(0, False, check.summary(), f"{MARKER}\n**{check.summary()}**\n")
+        if command == "plan" and self.ctx.from_fork:
+            return self.without_secrets(check.summary())
         return self.plan_then(apply=command == "apply")
+
+    def without_secrets(self, validated: str) -> int:
+        """A pull request from a fork: build and prove the rules instead of planning.
+
+        GitHub gives such runs neither the repository's secrets nor a writable token, so
+        reading the live configuration would only fail; what can be checked without it is.
+        """
+        s = self.settings
+        print(
+            "::notice title=slogen::Pull request from a fork: no secrets, so no plan. "
+            "Validating, building and testing the specs instead."
+        )
+        sections = [
+            MARKER,
+            "**No plan for a pull request from a fork.** Runs for pull requests from forks get "
+            "none of this repository's secrets, so slogen cannot read the live configuration. "
+            "It checked what can be checked without it; the plan is made when the change is "
+            "merged, or when it is pushed to a branch of this repository.",
+            "",
+            f"- validate: {validated}",
+        ]
+        failed = False
+        build_dir = self.plan_dir / "build"
+        code, output = run_slogen(
+            ["build", *s.paths, *s.config_args(), "-o", str(build_dir)], self.env
+        )
+        failed |= code != 0
+        sections.append(f"- build: {'passed' if code == 0 else '**failed**'}")
+        details = [("build", output)]
+        if shutil.which("promtool") or self.env.get("PROMTOOL"):
+            code, output = run_slogen(["test", *s.paths, *s.config_args(), "-q"], self.env)
+            failed |= code != 0
+            sections.append(f"- test (promtool proofs): {'passed' if code == 0 else '**failed**'}")
+            details.append(("test", output))
+        else:
+            sections.append(
+                "- test: not run, promtool is not installed on the runner (install Debian's or "
+                "Ubuntu's `prometheus` package in a step before this one)"
+            )
+        for name, text in details:
+            sections += ["", f"<details><summary>slogen {name}</summary>", ""]
+            sections += [fence(redact(text), "text"), "", "</details>"]
+        summary = "slogen: fork pull request, " + ("checks failed" if failed else "checks passed")
+        return self.finish(1 if failed else 0, False, summary, "\n".join(sections) + "\n")
 
     def plan_then(self, apply: bool) -> int:
         s = self.settings

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import slogen.backends.cloudwatch.limits as limits
-from slogen import __version__
+from slogen import __version__, envref
 from slogen.errors import SlogenError
 from slogen.plan.executor import Budget, Fatal, RateLimiter
 from slogen.redact import redact
@@ -109,7 +109,7 @@ class Aws:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError
 
-        self.endpoint = str(settings.option("endpoint_url") or "") or None
+        self.endpoint = envref.option(settings, "endpoint_url") or None
         try:
             self.session = _session()
             with _SESSION_LOCK:

@@ -10,7 +10,6 @@ over VictoriaMetrics), :mod:`.amp` (Amazon Managed Service for Prometheus).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,15 +25,6 @@ if TYPE_CHECKING:
     from slogen.spec.checks import Checker, Field
     from slogen.spec.model import SLO, Project, Service
     from slogen.spec.model import Target as TargetSettings
-
-
-# Target type -> its class, imported only when used (a ruler client is not needed to build).
-_TARGETS = {
-    "files": "slogen.backends.prometheus.files.RuleFilesTarget",
-    "ruler": "slogen.backends.prometheus.ruler.RulerTarget",
-    "vmalert": "slogen.backends.prometheus.vmalert.VmalertTarget",
-    "amp": "slogen.backends.prometheus.amp.AmpTarget",
-}
 
 
 class PrometheusBackend:
@@ -79,8 +69,22 @@ class PrometheusBackend:
         return rule_files(list(resources), str(options.get("format") or "rules"))
 
     def target(self, settings: TargetSettings) -> Target:
-        module, _, cls = _TARGETS[settings.type].rpartition(".")
-        return getattr(importlib.import_module(module), cls)(settings)  # type: ignore[no-any-return]
+        # each target's module is imported only when used (no ruler client to build files)
+        if settings.type == "ruler":
+            from slogen.backends.prometheus.ruler import RulerTarget
+
+            return RulerTarget(settings)
+        if settings.type == "vmalert":
+            from slogen.backends.prometheus.vmalert import VmalertTarget
+
+            return VmalertTarget(settings)
+        if settings.type == "amp":
+            from slogen.backends.prometheus.amp import AmpTarget
+
+            return AmpTarget(settings)
+        from slogen.backends.prometheus.files import RuleFilesTarget
+
+        return RuleFilesTarget(settings)
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
         from slogen.backends.prometheus import no_traffic

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slogen import envref
 from slogen.errors import SlogenError
 from slogen.plan.executor import with_retries
 from slogen.redact import redact
@@ -171,7 +172,7 @@ def settings(target: TargetSettings) -> Settings:
             "API Keys / Application Keys, and set DD_SITE if your account is not on datadoghq.com "
             "(or use targets.datadog: {type: files} to work offline)",
         )
-    host = target.option("host")
+    host = envref.option(target, "host")
     if not host:
         site = os.environ.get(SITE_VARIABLE, "").strip() or DEFAULT_SITE
         site = re.sub(r"^https?://", "", site).strip("/")
