@@ -112,3 +112,22 @@ def test_plan_files_keep_references_not_values(
     target = next(t for t in saved["targets"] if t["backend"] == "prometheus")
     assert "${RULES_DIR}" in str(target)
     assert str(rules) not in (tmp_path / "plan.json").read_text()
+
+
+def test_names_amp_would_refuse_are_found_by_validate(tmp_path: Path) -> None:
+    """AMP namespaces are `slogen-<service>` and may have 64 characters: a longer service name
+    is a spec error, located at the SLO, before anything is planned."""
+    data = spec()
+    data["service"] = "s" * 58  # slogen- + 58 = 65 characters
+    write(tmp_path, "long.yaml", data)
+    write(
+        tmp_path,
+        "slogen.yaml",
+        "targets:\n  prometheus: {type: amp, workspace_id: ws-1, region: eu-west-1}\n",
+    )
+    result = run("validate", str(tmp_path), exit_code=1)
+    assert "long.yaml:" in result.output
+    assert "more than AMP's 64" in result.output
+    data["service"] = "s" * 57
+    write(tmp_path, "long.yaml", data)
+    run("validate", str(tmp_path))

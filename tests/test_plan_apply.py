@@ -270,6 +270,21 @@ def test_stale_plan_is_refused_and_nothing_changes(
     assert snapshot(in_tmp) == before
 
 
+def test_a_file_someone_else_put_in_the_way_after_the_plan_is_left_alone(
+    specs: Path, rules: Path, in_tmp: Path
+) -> None:
+    """Nothing slogen owns changed, so the plan is not stale; but applying it would write over a
+    file slogen does not own. The conflict check runs again before anything is written."""
+    run("plan", str(specs), "-o", "plan.json", "--detailed-exitcode", exit_code=2)
+    rules.mkdir(parents=True, exist_ok=True)
+    (rules / "checkout.rules.yml").write_text("groups: []  # written by hand\n")
+    before = snapshot(in_tmp)
+    result = run("apply", "plan.json", exit_code=1)
+    assert "checkout.rules.yml exists and is not managed by slogen" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert snapshot(in_tmp) == before
+
+
 def test_damaged_plan_file_is_a_clean_error(specs: Path, in_tmp: Path) -> None:
     run("plan", str(specs), "-o", "plan.json")
     data = json.loads(Path("plan.json").read_text())

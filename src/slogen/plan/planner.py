@@ -106,6 +106,17 @@ def check_fresh(plan: Plan, targets: dict[str, Target]) -> None:
         live = target.read_live(_known(plan, state))
         if live.fingerprint != state.fingerprint:
             stale.append(f"{state.backend} ({state.target})")
+            continue
+        # what slogen owns is unchanged, but something it does not own may have appeared where
+        # the plan would write (a hand-made rule group or file of the same name)
+        here = (state.backend, state.target)
+        desired = [r for r in plan.desired if (r.backend, r.target) == here]
+        problems = target.conflicts(desired, live)
+        if problems:
+            raise SlogenError(
+                f"cannot apply to {state.backend}: " + "; ".join(problems),
+                hint="nothing was changed; resolve the conflict, then plan again",
+            )
     if stale:
         raise SlogenError(
             "the plan is stale: live state changed since it was made for " + ", ".join(stale),

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from slogen.backends.prometheus.names import amp_problem
 from slogen.backends.prometheus.render import base_window, good_to_errors, substitute
 from slogen.backends.prometheus.semantics import KINDS, label_filters, shape_of, template_kind
 from slogen.backends.prometheus.source import PrometheusSource
@@ -117,11 +118,22 @@ def _hint(base: str) -> str:
 
 def validate(project: Project) -> list[Problem]:
     problems: list[Problem] = []
+    on_amp = project.target("prometheus").type == "amp"
     for service in project.services:
         for index, slo in enumerate(service.slos):
             source = slo.indicator.source("prometheus")
             if not isinstance(source, PrometheusSource):
                 continue
+            refused = amp_problem(service.name, slo.name) if on_amp else None
+            if refused is not None:
+                problems.append(
+                    Problem(
+                        slo.location,
+                        f"slos[{index}].name",
+                        refused,
+                        "shorten the service or SLO name (targets.prometheus is type amp)",
+                    )
+                )
             base = base_window(slo)
             base_text = format_duration(base)
             where = f"slos[{index}].indicator.prometheus"
