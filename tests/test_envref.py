@@ -55,6 +55,12 @@ def test_references_are_kept_as_written_until_the_target_is_used(tmp_path: Path)
         ("{type: vmalert, url: 'http://v'}", "prometheus", "missing required key 'dir'"),
         ("{type: amp, workspace_id: ws-1, region: mars}", "region", "an AWS region"),
         ("{type: amp, region: eu-west-1}", "prometheus", "missing required key 'workspace_id'"),
+        (
+            "{type: ruler, url: 'http://m', token: '${T}', password: '${P}', username: '${U}'}",
+            "prometheus",
+            "not both",
+        ),
+        ("{type: ruler, url: 'http://m', username: '${U}'}", "prometheus", "password is missing"),
     ],
 )
 def test_target_option_mistakes_are_located(

@@ -44,6 +44,7 @@ from slogen.backends.prometheus.source import PrometheusSource
 from slogen.durations import format_duration
 from slogen.errors import Location, Problem
 from slogen.spec.model import SLO, Project, Service
+from slogen.spec.model import Target as TargetSettings
 
 # Experimental in Prometheus 3 (listed by pint's promql/features check and Prometheus's
 # feature-flag docs); unknown to Prometheus 2.x.
@@ -118,7 +119,9 @@ def _hint(base: str) -> str:
 
 def validate(project: Project) -> list[Problem]:
     problems: list[Problem] = []
-    on_amp = project.target("prometheus").type == "amp"
+    target = project.target("prometheus")
+    on_amp = target.type == "amp"
+    problems.extend(auth_problems(target))
     for service in project.services:
         for index, slo in enumerate(service.slos):
             source = slo.indicator.source("prometheus")
@@ -179,6 +182,33 @@ def validate(project: Project) -> list[Problem]:
                         )
                     )
     return problems
+
+
+def auth_problems(target: TargetSettings) -> list[Problem]:
+    """Credential options that cannot work together (the ruler target refuses them at plan
+    time, as mimirtool does; found here without reading any variable)."""
+    given = {key for key in ("username", "password", "token") if target.option(key) is not None}
+    path = "targets.prometheus"
+    if "token" in given and given & {"username", "password"}:
+        return [
+            Problem(
+                target.location,
+                path,
+                "set either username and password (basic auth) or token (bearer), not both",
+                "remove one of them",
+            )
+        ]
+    if len(given & {"username", "password"}) == 1:
+        missing = "password" if "username" in given else "username"
+        return [
+            Problem(
+                target.location,
+                path,
+                f"basic auth needs both username and password; {missing} is missing",
+                f"add {missing}: ${{VARIABLE}}",
+            )
+        ]
+    return []
 
 
 # Labels the generated rules set on every series: recording rules ``service`` and ``slo``,
