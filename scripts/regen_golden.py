@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         changes = differences(expected, read_golden())
         changes += regen_plan_goldens(check=True)
         changes += regen_promtool_goldens(check=True)
+        changes += regen_alertmanager_goldens(check=True)
         for line in changes:
             print(line)
         return 1 if changes else 0
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in promtool_changes:
         print(line)
     changes += promtool_changes
+    alertmanager_changes = regen_alertmanager_goldens()
+    for line in alertmanager_changes:
+        print(line)
+    changes += alertmanager_changes
     print(
         f"{len(expected)} golden file(s) under {GOLDEN.relative_to(ROOT)}: "
         f"{len(changes) or 'no'} change(s). Review with: git diff -- tests/golden"
@@ -228,6 +233,63 @@ def regen_promtool_goldens(check: bool = False) -> list[str]:
     """Rewrite (or with ``check``, only compare) tests/golden/promtool/; return what differed."""
     expected = render_promtool()
     current = read_promtool_golden()
+    if check:
+        return differences(expected, current)
+    return write(expected, current)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alertmanager fragment goldens: tests/golden/alertmanager/ holds what `slogen build specs/`
+# writes to alertmanager/ (example.yml), and the same specs with ALERTMANAGER_SETTINGS appended
+# to their slogen.yaml (configured.yml). Kept apart from render_all() (whose file set
+# tests/test_golden_prometheus.py checks); main() runs it in both modes.
+# tests/test_alertmanager.py imports render_alertmanager() from here.
+# ---------------------------------------------------------------------------------------------
+
+ALERTMANAGER_OWNED = "alertmanager"
+ALERTMANAGER_SETTINGS = """
+alertmanager:
+  receivers: {page: sre-pager, ticket: sre-tickets}
+  routes:
+    - {match: {team: payments, severity: page}, receiver: payments-pager}
+    - {match: {team_channel: billing}, receiver: billing-tickets}
+  group_by: [service, slo, tier]
+  group_wait: 10s
+"""
+
+
+def render_alertmanager() -> dict[str, bytes]:
+    """Every Alertmanager golden file's expected bytes, by path relative to tests/golden."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.cli import run
+
+    files: dict[str, bytes] = {}
+    with _plain_output(), tempfile.TemporaryDirectory(prefix="slogen-golden-") as tmp:
+        configured = Path(tmp) / "configured"
+        configured.mkdir()
+        for spec in SPECS.glob("*.yaml"):
+            (configured / spec.name).write_bytes(spec.read_bytes())
+        with (configured / "slogen.yaml").open("a", encoding="utf-8") as config:
+            config.write(ALERTMANAGER_SETTINGS)
+        for name, specs in (("example", SPECS), ("configured", configured)):
+            out = Path(tmp) / f"out-{name}"
+            run("build", str(specs), "-o", str(out))
+            text = (out / "alertmanager" / "alertmanager.yml").read_bytes()
+            files[f"{ALERTMANAGER_OWNED}/{name}.yml"] = text
+    return files
+
+
+def regen_alertmanager_goldens(check: bool = False) -> list[str]:
+    """Rewrite (or with ``check``, only compare) tests/golden/alertmanager/; return what
+    differed."""
+    expected = render_alertmanager()
+    base = GOLDEN / ALERTMANAGER_OWNED
+    current = {
+        path.relative_to(GOLDEN).as_posix(): path.read_bytes()
+        for path in sorted(base.glob("*"))
+        if path.is_file()
+    }
     if check:
         return differences(expected, current)
     return write(expected, current)

@@ -24,6 +24,8 @@ def example_policies() -> str:
     start = text.index("\npolicies:\n") + 1
     end = text.index("\ntargets:", start) + 1
     return text[start:end]
+
+
 REGEN_SCRIPT = ROOT / "scripts" / "regen_golden.py"
 
 

@@ -63,10 +63,22 @@ def http(method: str, url: str, timeout: float = HTTP_TIMEOUT) -> tuple[int, byt
 class PrometheusServer:
     """One ``prometheus`` process; see the module docstring."""
 
-    def __init__(self, rules_dir: Path, workdir: Path, evaluation_interval: str = "1s"):
+    def __init__(
+        self,
+        rules_dir: Path,
+        workdir: Path,
+        evaluation_interval: str = "1s",
+        *,
+        alertmanager_url: str | None = None,
+        scrape_targets: tuple[str, ...] = (),
+    ):
+        """``alertmanager_url`` (http://127.0.0.1:PORT): send alerts there; ``scrape_targets``
+        (127.0.0.1:PORT): scrape each every second, as job ``test``."""
         self.rules_dir = Path(rules_dir)
         self.workdir = Path(workdir)
         self.evaluation_interval = evaluation_interval
+        self.alertmanager_url = alertmanager_url
+        self.scrape_targets = scrape_targets
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.workdir / "prometheus.log"
@@ -86,7 +98,7 @@ class PrometheusServer:
             "global:\n"
             f"  evaluation_interval: {self.evaluation_interval}\n"
             "rule_files:\n"
-            f"  - {json.dumps(str(self.rules_dir.resolve() / '*.yml'))}\n"
+            f"  - {json.dumps(str(self.rules_dir.resolve() / '*.yml'))}\n" + self._extra_config()
         )
         deadline = time.monotonic() + READY_TIMEOUT
         # The port is free when picked but could be taken before prometheus binds it: retry.
@@ -104,6 +116,22 @@ class PrometheusServer:
             f"its log:\n{log[-4000:]}",
             pytrace=False,
         )
+
+    def _extra_config(self) -> str:
+        text = ""
+        if self.alertmanager_url:
+            host = self.alertmanager_url.split("://", 1)[-1].rstrip("/")
+            text += (
+                "alerting:\n  alertmanagers:\n    - static_configs:\n"
+                f"        - targets: [{json.dumps(host)}]\n"
+            )
+        if self.scrape_targets:
+            targets = ", ".join(json.dumps(t) for t in self.scrape_targets)
+            text += (
+                "scrape_configs:\n  - job_name: test\n    scrape_interval: 1s\n"
+                f"    static_configs:\n      - targets: [{targets}]\n"
+            )
+        return text
 
     def _spawn(self, binary: str) -> None:
         data = self.workdir / f"data-{self.port}"

@@ -22,7 +22,8 @@ def build_files(
 ) -> dict[str, list[Path]]:
     """Render every backend some SLO uses (all before writing anything, so a render error
     writes nothing). ``overrides`` maps a backend to build options that replace its target's
-    settings (e.g. ``{"prometheus": {"format": "prometheusrule"}}``)."""
+    settings (e.g. ``{"prometheus": {"format": "prometheusrule"}}``). With Prometheus, the
+    Alertmanager fragment for its alerts is written too, to ``alertmanager/alertmanager.yml``."""
     rendered: dict[str, dict[str, str]] = {}
     for backend in registry.used_by(project):
         settings = project.target(backend.name)
@@ -33,6 +34,10 @@ def build_files(
         }
         options.update({k: v for k, v in (overrides or {}).get(backend.name, {}).items() if v})
         rendered[backend.name] = backend.files(backend.render(project, templates), options)
+    if "prometheus" in rendered:  # the Alertmanager side of its alerts (slogen.alertmanager)
+        from slogen.alertmanager import text as alertmanager
+
+        rendered[alertmanager.DIRECTORY] = alertmanager.files(project)
     written: dict[str, list[Path]] = {}
     for name, files in rendered.items():
         directory = output / name

@@ -431,6 +431,7 @@ def load_project_with_warnings(
     default_policy = "workbook"
     targets = default_targets()
     broken: frozenset[str] = frozenset()
+    alertmanager = None  # slogen.yaml's `alertmanager:` block, passed through
     if config_path is not None:
         data = _read_file(config_path, problems) if config_path.exists() else None
         if not config_path.exists():
@@ -442,6 +443,7 @@ def load_project_with_warnings(
                 Field(data if data is not None else {}, root_loc, "")
             )
             broken = frozenset(config_reader.broken)
+            alertmanager = config_reader.alertmanager
         config_resolved = config_path.resolve()
         spec_paths = [p for p in spec_paths if p.resolve() != config_resolved]
     reader = _SpecReader(check, policies, default_policy, broken)
@@ -479,5 +481,6 @@ def load_project_with_warnings(
         default_policy=default_policy,
         targets=targets,
         config_file=str(config_path) if config_path else None,
+        alertmanager=alertmanager,
     )
     return project, problems

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from slogen.errors import Location
 from slogen.spec.traffic import ExpectedTraffic
+
+if TYPE_CHECKING:
+    from slogen.alertmanager.settings import AlertmanagerSettings
 
 CATEGORIES = (
     "availability",
@@ -197,6 +201,7 @@ class Project:
     default_policy: str
     targets: tuple[Target, ...]
     config_file: str | None = None
+    alertmanager: AlertmanagerSettings | None = None  # slogen.yaml's block; None: defaults
 
     def slos(self):
         for service in self.services:

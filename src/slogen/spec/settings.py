@@ -11,6 +11,7 @@ import re
 from fractions import Fraction
 
 from slogen import envref
+from slogen.alertmanager.settings import AlertmanagerSettings, read_alertmanager
 from slogen.backends import registry
 from slogen.durations import format_duration
 from slogen.engine.burnrate import default_short_window
@@ -61,6 +62,7 @@ class SettingsReader:
     def __init__(self, check: Checker):
         self.check = check
         self.broken: set[str] = set()  # policies defined but invalid (already reported)
+        self.alertmanager: AlertmanagerSettings | None = None  # the `alertmanager:` block
 
     def tier(self, f: Field) -> Tier | None:
         fields = self.check.mapping(
@@ -163,9 +165,12 @@ class SettingsReader:
         refs = envref.references(text)
         if kind == "credential":
             if not envref.WHOLE_REFERENCE.match(text):
-                self.check.fail(
-                    f,
-                    "a reference to an environment variable, such as ${MIMIR_PASSWORD}",
+                # the value is not repeated: it may be a real credential
+                self.check.problems.error(
+                    f.loc,
+                    f.path,
+                    "expected a reference to an environment variable, such as "
+                    "${MIMIR_PASSWORD}, found a literal value (not shown)",
                     "credentials never go in a committed file: put the value in an environment "
                     "variable (a CI secret) and name it here",
                 )
@@ -195,7 +200,9 @@ class SettingsReader:
         default = "workbook"
         targets = {t.backend: t for t in default_targets()}
         fields = self.check.mapping(
-            f, ("default_policy", "policies", "targets"), what="a mapping (the project settings)"
+            f,
+            ("default_policy", "policies", "targets", "alertmanager"),
+            what="a mapping (the project settings)",
         )
         if fields is None:
             return policies, default, tuple(targets.values())
@@ -240,4 +247,6 @@ class SettingsReader:
                 target = self.target(backend, value)
                 if target is not None:
                     targets[backend] = target
+        if "alertmanager" in fields:
+            self.alertmanager = read_alertmanager(self.check, fields["alertmanager"], policies)
         return policies, default, tuple(targets[b] for b in registry.NAMES)
