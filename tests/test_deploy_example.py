@@ -31,6 +31,8 @@ def test_validates_and_builds_without_secrets(tmp_path, monkeypatch: pytest.Monk
     run("validate", str(SPECS), "--config", str(DEPLOY), "--strict")
     run("build", str(SPECS), "--config", str(DEPLOY), "-o", str(tmp_path / "out"))
     assert list((tmp_path / "out" / "prometheus").glob("*.rules.yml"))
+    fragment = (tmp_path / "out" / "alertmanager" / "alertmanager.yml").read_text()
+    assert "receiver: payments-pager" in fragment
 
 
 def test_plan_without_the_environment_names_the_variable(
