@@ -146,7 +146,8 @@ def execute(
             for change in changes:
                 if change.address not in attempted:
                     report.add(change, FAILED if not report.outcomes else SKIPPED, exc.message)
-            report.errors.append(f"{state.backend}: {exc.message}")
+            hint = f" (hint: {exc.hint})" if exc.hint else ""
+            report.errors.append(f"{state.backend}: {exc.message}{hint}")
     progress.finish()
     return report
 

@@ -35,6 +35,7 @@ accepts can still page wrongly:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from slogen.backends.prometheus.names import amp_problem
@@ -110,6 +111,10 @@ def experimental_functions(query: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+# A quoted metric name as the first thing in a selector's braces: {"name"} or {"name", ...}
+QUOTED_NAME = re.compile(r'\{\s*"(?:[^"\\]|\\.)*"\s*[,}]')
+
+
 def _hint(base: str) -> str:
     return (
         f"the query is checked with {{{{ window }}}} set to {base}; write e.g. "
@@ -121,6 +126,7 @@ def validate(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     target = project.target("prometheus")
     on_amp = target.type == "amp"
+    on_vmalert = target.type == "vmalert"
     problems.extend(auth_problems(target))
     for service in project.services:
         for index, slo in enumerate(service.slos):
@@ -153,7 +159,32 @@ def validate(project: Project) -> list[Problem]:
                     problems.append(Problem(loc, f"{where}.{name}", reason, _hint(base_text)))
                     continue
                 used = experimental_functions(text)
-                if used:
+                if used and on_vmalert:
+                    # vmalert parses unknown function names and fails at every evaluation
+                    # ("unknown func"); MetricsQL has none of Prometheus's experimental ones
+                    problems.append(
+                        Problem(
+                            loc,
+                            f"{where}.{name}",
+                            f"uses experimental PromQL ({', '.join(used)}), which MetricsQL "
+                            "does not have: vmalert would fail to evaluate every rule built on it",
+                            "rewrite the query without it (targets.prometheus is type vmalert)",
+                        )
+                    )
+                elif on_vmalert and QUOTED_NAME.search(text):
+                    # Prometheus 3's quoted UTF-8 metric names ({"a.b"}): VictoriaMetrics 1.79
+                    # refuses the whole rule file on reload ("labelFilterExpr: unexpected token")
+                    problems.append(
+                        Problem(
+                            loc,
+                            f"{where}.{name}",
+                            "selects a metric by a quoted name ({\"...\"}), which vmalert "
+                            "cannot parse: it would refuse the rule file",
+                            'use a name of letters, digits, "_" and ":" (targets.prometheus is '
+                            "type vmalert)",
+                        )
+                    )
+                elif used:
                     problems.append(
                         Problem(
                             loc,

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from slogen import envref
 from slogen.backends import filestore
 from slogen.backends.contract import target_label
 from slogen.backends.prometheus import rulefiles as render_mod
@@ -102,17 +103,25 @@ def _conflicts(target: Target, desired: Sequence[Resource], live: LiveState) -> 
     )
 
 
-def _apply(
+# What each written file held before (None: it did not exist) and the changes written to it.
+Previous = dict[Path, tuple[str | None, list[Change]]]
+
+
+def write_rule_files(
     target: Target,
     changes: Sequence[Change],
     desired: Sequence[Resource],
     progress: Progress,
     report: ApplyReport,
-) -> None:
+) -> tuple[bool, Previous]:
+    """Rewrite (or remove) the rule file of every service with a change; unowned files stay.
+
+    Returns whether any file was written and what each file held before, so that a server
+    which refuses the new files (Prometheus, vmalert) can be given its previous rules back.
+    """
     directory = filestore.target_dir(target)
     form = _form(target)
-    # What each written file held before (None: it did not exist), to undo a refused reload.
-    previous: dict[Path, tuple[str | None, list[Change]]] = {}
+    previous: Previous = {}
 
     def write(service: str, wanted: list[Resource], service_changes: list[Change]) -> None:
         path = directory / render_mod.file_name(service, form)
@@ -123,25 +132,46 @@ def _apply(
         text = render_mod.rule_files(wanted, form)[path.name] if wanted else None
         filestore.write_or_remove(path, text)
 
-    files_changed = filestore.apply_per_service(changes, desired, progress, report, write)
-    reload_url = target.option("reload_url")
+    changed = filestore.apply_per_service(list(changes), list(desired), progress, report, write)
+    return changed, previous
+
+
+def group_names(
+    desired: Sequence[Resource], changes: Sequence[Change]
+) -> tuple[list[str], list[str]]:
+    """The rule groups the desired resources make, and those the changes remove entirely."""
+    expected = sorted({render_mod.GROUP_PREFIX + "/".join(r.key.split("/")[:2]) for r in desired})
+    removed = sorted(
+        {render_mod.GROUP_PREFIX + "/".join(c.resource.key.split("/")[:2]) for c in changes}
+        - set(expected)
+    )
+    return expected, removed
+
+
+def undo_refused(previous: Previous, report: ApplyReport, refused: str) -> None:
+    """The server refused the new files and kept its previous rules: put the previous files
+    back, so that disk, server and the next plan agree that these changes were not made."""
+    undone = _restore(previous)
+    for outcome in report.outcomes:
+        if outcome.status == DONE and outcome.change.address in undone:
+            outcome.status, outcome.error = FAILED, refused
+    report.errors.append(refused + "; the previous rule files were restored")
+
+
+def _apply(
+    target: Target,
+    changes: Sequence[Change],
+    desired: Sequence[Resource],
+    progress: Progress,
+    report: ApplyReport,
+) -> None:
+    files_changed, previous = write_rule_files(target, changes, desired, progress, report)
+    reload_url = envref.option(target, "reload_url")
     if reload_url and files_changed:
-        expected = sorted(
-            {render_mod.GROUP_PREFIX + "/".join(r.key.split("/")[:2]) for r in desired}
-        )
-        removed = sorted(
-            {render_mod.GROUP_PREFIX + "/".join(c.resource.key.split("/")[:2]) for c in changes}
-            - set(expected)
-        )
+        expected, removed = group_names(desired, changes)
         refused = reload(str(reload_url))
         if refused is not None:
-            # Prometheus keeps its previous rules: put the previous files back, so that disk,
-            # Prometheus and the next plan agree that these changes were not made.
-            undone = _restore(previous)
-            for outcome in report.outcomes:
-                if outcome.status == DONE and outcome.change.address in undone:
-                    outcome.status, outcome.error = FAILED, refused
-            report.errors.append(refused + "; the previous rule files were restored")
+            undo_refused(previous, report, refused)
             return
         problems, pending = reload_and_verify(str(reload_url), expected, removed, reloaded=True)
         report.errors.extend(problems)
@@ -178,7 +208,7 @@ class RuleFilesTarget:
         return report
 
 
-def _restore(previous: dict[Path, tuple[str | None, list[Change]]]) -> set[str]:
+def _restore(previous: Previous) -> set[str]:
     """Write back what the files held before; the addresses of the changes undone."""
     undone: set[str] = set()
     for path, (text, changes) in previous.items():
