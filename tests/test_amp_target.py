@@ -140,7 +140,10 @@ class Env:
         return self.cli("plan", str(self.specs), *args, exit_code=exit_code)
 
     def apply(self, *args: str, exit_code: int | None = 0) -> Result:
-        return self.cli("apply", str(self.specs), "--auto-approve", *args, exit_code=exit_code)
+        # --no-lock: these tests count the apply's own requests; the lock's are tests/test_locks*
+        return self.cli(
+            "apply", str(self.specs), "--auto-approve", "--no-lock", *args, exit_code=exit_code
+        )
 
     def namespaces(self) -> dict[str, tuple[str, dict]]:
         return self.fake.namespaces(self.workspace)
@@ -186,7 +189,7 @@ def test_create_from_empty_writes_one_tagged_namespace_per_service(env: Env) -> 
     env.cli("build", str(env.specs), "-o", "built")
     for service in SERVICES:
         data, tags = found[f"slogen-{service}"]
-        assert tags == {"managed-by": "slogen", "slogen-key": service}
+        assert tags == {"managed-by": "slogen", "slogen-key": service, "slogen-project": "specs"}
         built = Path("built/prometheus", f"{service}.rules.yml").read_text()
         assert data == built, "data is exactly the rule file slogen builds"
     assert group_names(found["slogen-checkout"][0]) == [

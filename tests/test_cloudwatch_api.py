@@ -80,12 +80,13 @@ class Env:
         return result
 
     def apply(self, *args: str, exit_code: int = 0) -> Result:
-        result = run(
+        result = run(  # --no-lock: the apply's own requests; the lock's are tests/test_locks*
             "apply",
             str(self.specs),
             "--target",
             "cloudwatch",
             "--auto-approve",
+            "--no-lock",
             *args,
             exit_code=exit_code,
         )

@@ -187,6 +187,7 @@ def test_tags_mark_ownership_and_carry_the_spec_labels() -> None:
         "severity": "ticket",
         "slo": "availability",
         "slogen-key": "search/availability/ticket-3d/short",
+        "slogen-project": "specs",  # the project: the spec directory's name
         "team": "discovery",
         "tier": "ticket-3d",
         "tier_class": "gold",

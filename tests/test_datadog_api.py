@@ -192,15 +192,43 @@ def test_removing_an_slo_deletes_only_owned_objects(env: Env) -> None:
     assert "No changes." in env.plan().stdout
 
 
-def test_a_duplicate_owned_object_is_deleted(env: Env) -> None:
+def test_a_copy_with_other_content_is_left_alone_and_reported(env: Env) -> None:
+    # a monitor cloned in the Datadog UI keeps every tag, slogen's included, and is then
+    # edited: it is someone's work, not a leftover of slogen's, so it is never deleted
     applied(env)
     original = env.owned()["checkout/latency/ticket-3d/long"]
     copy = {k: original[k] for k in ("type", "query", "tags", "options")}
-    duplicate = env.fake.add_monitor({**copy, "name": "copy", "message": "left by a crash"})
+    duplicate = env.fake.add_monitor({**copy, "name": "copy", "message": "my own variant"})
+    result = env.plan()
+    assert f"#{duplicate}" not in result.stdout
+    assert "No changes." in result.stdout
+    assert (
+        f"monitor {duplicate} carries the tags of checkout/latency/ticket-3d/long" in result.stdout
+    )
+    assert "slogen leaves it alone" in result.stdout
+    env.apply()
+    assert duplicate in env.fake.monitors and original["id"] in env.fake.monitors
+    assert env.fake.monitors[duplicate]["message"] == "my own variant"
+
+
+def test_an_exact_duplicate_owned_object_is_deleted(env: Env) -> None:
+    # what a create whose answer was lost and was sent again leaves: the same object twice
+    # (Datadog refuses an exact duplicate monitor, validate=False stores it as if it raced)
+    applied(env)
+    original = env.owned()["checkout/latency/ticket-3d/long"]
+    copy = {k: original[k] for k in ("name", "type", "query", "message", "tags", "options")}
+    duplicate = env.fake.add_monitor({**copy, "priority": original.get("priority")}, validate=False)
+    slo = next(s for s in env.fake.slos.values() if "slogen-key:checkout/latency" in s["tags"])
+    slo_copy = {k: slo[k] for k in ("name", "description", "type", "query", "thresholds", "tags")}
+    twin = env.fake.add_slo(slo_copy)
     result = env.plan()
     assert f"- monitor checkout/latency/ticket-3d/long#{duplicate}" in result.stdout
+    assert f"- slo checkout/latency#{twin}" in result.stdout
+    assert "Plan: 0 to add, 0 to change, 2 to destroy." in result.stdout
     env.apply()
     assert duplicate not in env.fake.monitors and original["id"] in env.fake.monitors
+    assert twin not in env.fake.slos and slo["id"] in env.fake.slos
+    assert "No changes." in env.plan().stdout
 
 
 # -- replacement --------------------------------------------------------------------------------
@@ -332,7 +360,9 @@ def _fail_after(fake: FakeDatadog, requests: int) -> None:
 
 
 def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(env: Env) -> None:
-    _fail_after(env.fake, 16)  # plan and apply read (2 + 2 list calls), then 12 creates succeed
+    # plan reads (3 list calls), the apply lock (create, list, mark held), the staleness check
+    # under it (3) and the apply's read (2), then 12 creates succeed
+    _fail_after(env.fake, 23)
     result = env.apply(exit_code=1)
     assert "Apply incomplete:" in result.stderr
     assert "HTTP 500: Internal Server Error" in result.stderr
@@ -343,10 +373,15 @@ def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(env: En
     total = EXAMPLE_OBJECTS["monitors"] + EXAMPLE_OBJECTS["slos"]
     assert done == 12 and failed > 0 and done + failed + skipped == total
     # what exists is exactly what was reported done
-    assert len(env.fake.monitors) + len(env.fake.slos) == done
+    lock_ids = [i for i, m in env.fake.monitors.items() if "slogen-lock" in m["tags"]]
+    assert len(env.fake.monitors) - len(lock_ids) + len(env.fake.slos) == done
     env.fake._handle = env.fake._restore  # type: ignore[attr-defined]
     rest = env.plan()
     assert f"Plan: {total - done} to add, 0 to change, 0 to destroy." in rest.stdout
+    # the apply lock could not be released either: it holds until its lease expires
+    assert "could not release the lock" in result.stderr and len(lock_ids) == 1
+    assert "is locked by" in env.apply(exit_code=1).stderr
+    del env.fake.monitors[lock_ids[0]]  # as its expiry would
     env.apply()
     assert "No changes." in env.plan().stdout
 

@@ -101,6 +101,7 @@ def test_burn_rate_monitor_body() -> None:
     assert {
         "managed-by:slogen",
         "slogen-key:checkout/latency/page-1h",
+        "slogen-project:specs",  # the project: the spec directory's name
         "service:checkout",
         "slo:latency",
         "team:payments",

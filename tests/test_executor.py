@@ -247,3 +247,80 @@ def test_progress_counts_every_change_once() -> None:
     report = execute(Fake(), ordered(changes), [new], progress)
     assert report.ok
     assert len(progress.labels) == len(changes)
+
+
+# -- lost create answers and incomplete reads (issue 13, cases 2 and 3) ----------------------------
+
+
+class Lossy(Fake):
+    """A server whose create answers are lost after it stored the object (``lose`` times per
+    key); :meth:`find` re-reads its store, as the API targets do."""
+
+    def __init__(self, lose: int, stores: bool = True, unknown: bool = True) -> None:
+        super().__init__()
+        self.lose, self.stores, self.unknown = lose, stores, unknown
+        self.store: dict[str, int] = {}  # key -> objects stored
+        self.found: list[str] = []
+
+    def create(self, resource: Resource) -> None:
+        self._do("create", (resource.key,))
+        if self.stores or self.lose == 0:
+            self.store[resource.key] = self.store.get(resource.key, 0) + 1
+        if self.lose > 0:
+            self.lose -= 1
+            raise TimeoutError("read timed out") if self.unknown else ValueError("HTTP 400")
+
+    def outcome_unknown(self, exc: BaseException) -> bool:
+        return isinstance(exc, TimeoutError)
+
+    def find(self, resource: Resource) -> bool:
+        self.found.append(resource.key)
+        return resource.key in self.store
+
+
+def test_a_create_whose_answer_was_lost_is_adopted_not_sent_again() -> None:
+    fake = Lossy(lose=1)
+    report = run(fake, [Change(CREATE, None, res("a"))])
+    assert status(report, "a") == DONE
+    assert fake.store == {"a": 1} and fake.found == ["a"]
+
+
+def test_a_create_not_stored_is_sent_again_after_the_re_read() -> None:
+    fake = Lossy(lose=1, stores=False)
+    report = run(fake, [Change(CREATE, None, res("a"))])
+    assert status(report, "a") == DONE
+    assert fake.store == {"a": 1} and fake.found == ["a"]
+    assert [w for w, _ in fake.log] == ["create", "create"]
+
+
+def test_creates_give_up_after_the_bounded_attempts() -> None:
+    from slogen.plan.creates import CREATE_ATTEMPTS
+
+    fake = Lossy(lose=100, stores=False)
+    report = run(fake, [Change(CREATE, None, res("a"))])
+    assert status(report, "a") == FAILED
+    assert len(fake.log) == CREATE_ATTEMPTS
+
+
+def test_a_refused_create_is_not_re_read() -> None:
+    fake = Lossy(lose=1, stores=False, unknown=False)
+    report = run(fake, [Change(CREATE, None, res("a"))])
+    assert status(report, "a") == FAILED and fake.found == []
+
+
+def test_two_reads_that_differ_stop_the_plan() -> None:
+    from slogen.plan.creates import IncompleteRead, confirmed
+
+    reads = iter([[("a", "1")], [("a", "1"), ("b", "2")]])
+    with pytest.raises(IncompleteRead, match=r"looks incomplete .*nothing was planned"):
+        confirmed(lambda: next(reads), lambda i: i[0], lambda i: i[1], {"b"}, "T")
+    calls: list[int] = []
+
+    def read() -> list[tuple[str, str]]:
+        calls.append(1)
+        return [("a", "1")]
+
+    assert confirmed(read, lambda i: i[0], lambda i: i[1], {"a"}, "T") == [("a", "1")]
+    assert len(calls) == 1, "nothing wanted is missing: one read"
+    assert confirmed(read, lambda i: i[0], lambda i: i[1], {"b"}, "T") == [("a", "1")]
+    assert len(calls) == 3, "a wanted key is missing: read again, and the reads agree"

@@ -85,10 +85,11 @@ def test_workbook_policy_is_the_one_in_the_design() -> None:
 def test_targets_default_to_files_under_out(tmp_path: Path) -> None:
     write(tmp_path, "shop.yaml", spec())
     project = load_project([str(tmp_path)])
+    project_option = ("project", "test-targets-default-to-files-0")  # the directory's name
     assert [(t.backend, t.type, t.options) for t in project.targets] == [
-        ("prometheus", "files", (("dir", "out/prometheus"),)),
-        ("datadog", "files", (("dir", "out/datadog"),)),
-        ("cloudwatch", "files", (("dir", "out/cloudwatch"),)),
+        ("prometheus", "files", (("dir", "out/prometheus"), project_option)),
+        ("datadog", "files", (("dir", "out/datadog"), project_option)),
+        ("cloudwatch", "files", (("dir", "out/cloudwatch"), project_option)),
     ]
     assert project.target("datadog").option("dir") == "out/datadog"
 
@@ -179,7 +180,11 @@ def test_files_target_without_dir_gets_the_default(tmp_path: Path) -> None:
     )
     write(tmp_path, "shop.yaml", spec())
     target = load_project([str(tmp_path)]).target("prometheus")
-    assert dict(target.options) == {"dir": "out/prometheus", "format": "prometheusrule"}
+    assert dict(target.options) == {
+        "dir": "out/prometheus",
+        "format": "prometheusrule",
+        "project": tmp_path.name.lower().replace("_", "-"),
+    }
 
 
 def test_config_discovered_at_the_root_of_the_example_specs() -> None:

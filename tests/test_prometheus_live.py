@@ -1,7 +1,9 @@
 """plan/apply against a real Prometheus: the ``files`` target with ``reload_url``.
 
 Each test starts ``prometheus`` on 127.0.0.1 (see tests/prom_server.py) loading the rules
-directory slogen writes to, next to a rule file slogen does not own.
+directory slogen writes to, next to a rule file slogen does not own. Before each apply that
+waits for new groups' first evaluation, :func:`evaluate_soon` has Prometheus read that directory
+through a path that puts the groups' evaluation slots seconds ahead instead of up to a minute.
 """
 
 from __future__ import annotations
@@ -80,6 +82,16 @@ def expected_groups(specs: Path) -> dict[str, list[tuple[str, str, str | None]]]
     return {name: sorted(rules) for name, rules in groups.items()}
 
 
+def evaluate_soon(live: Setup) -> None:
+    """Make the next apply's groups first evaluate within seconds (``schedule_soon``): the
+    rule files, their groups and their one-minute interval stay exactly what slogen writes."""
+    groups: dict[str, list[str]] = {}
+    for name in expected_groups(live.specs):
+        service = name.removeprefix(prom_backend.GROUP_PREFIX).split("/")[0]
+        groups.setdefault(prom_backend.file_name(service), []).append(name)
+    live.prom.schedule_soon(groups)
+
+
 def loaded_groups(prom: PrometheusServer) -> dict[str, list[tuple[str, str, str | None]]]:
     return {
         name: sorted(
@@ -110,6 +122,7 @@ def alert_thresholds(prom: PrometheusServer, group: str) -> dict[str, str]:
 def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     specs, prom = live.specs, live.prom
 
+    evaluate_soon(live)
     result = run("apply", str(specs), "--auto-approve")
     assert f"Prometheus at {prom.url} reloaded; 4 rule group(s) loaded and healthy." in (
         result.output
@@ -148,8 +161,10 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
         "ticket-3d": "0.001",
     }
 
+    evaluate_soon(live)
     result = run("apply", str(specs), "--auto-approve")
     assert "Apply complete: 3 change(s) made." in result.output
+    assert "reloaded; 4 rule group(s) loaded and healthy." in result.output
     assert alert_thresholds(prom, "slogen/checkout/availability") == {
         "page-1h": "0.0288",
         "page-6h": "0.012",
@@ -195,9 +210,12 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     assert_all_healthy(prom)
 
 
-def apply_then_edit(live: Setup, query: str) -> tuple[bytes, dict, Result]:
+def apply_then_edit(live: Setup, query: str, evaluated: bool = False) -> tuple[bytes, dict, Result]:
     """Apply the specs, swap search's errors query for ``query`` and apply again (which must
-    fail); what the rule file and Prometheus held before, and the second apply's result."""
+    fail); what the rule file and Prometheus held before, and the second apply's result.
+    ``evaluated``: Prometheus loads the second apply's rules, so it waits for their first
+    evaluation."""
+    evaluate_soon(live)
     run("apply", str(live.specs), "--auto-approve")
     good = (live.rules / "search.rules.yml").read_bytes()
     before = loaded_groups(live.prom)
@@ -206,6 +224,8 @@ def apply_then_edit(live: Setup, query: str) -> tuple[bytes, dict, Result]:
         'sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}]))',
         query,
     )
+    if evaluated:
+        evaluate_soon(live)
     return good, before, run("apply", str(live.specs), "--auto-approve", exit_code=1)
 
 
@@ -244,7 +264,10 @@ def test_query_that_does_not_parse_changes_nothing(live: Setup) -> None:
     assert loaded_groups(live.prom) == before
 
 
-def test_rule_that_fails_evaluation_is_reported(live: Setup) -> None:
+def test_rule_that_fails_evaluation_is_rolled_back(live: Setup) -> None:
+    """Prometheus loads the new rule and every evaluation fails: apply reports it, puts the
+    previous rule file back and reloads (like a refused reload), counts the file's change as
+    failed, and the next plan still shows it; the other services' rules stay as they are."""
     # One series per SLO, as validate demands, but matched on() against two series: Prometheus
     # loads the rule and every evaluation fails ("many-to-many matching not allowed"). What
     # validate can see it refuses (grouping by a label the rules set, which used to be this
@@ -253,23 +276,33 @@ def test_rule_that_fails_evaluation_is_reported(live: Setup) -> None:
         '(sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}])) or vector(0))'
         ' * on() (vector(1) or label_replace(vector(1), "a", "b", "", ""))'
     )
-    edit(
-        live.specs / "search.yaml",
-        'sum(rate(grpc_server_handled_total{grpc_code="Unavailable"}[{{ window }}]))',
-        duplicate,
-    )
-    result = run("apply", str(live.specs), "--auto-approve", exit_code=1)
+    good, before, result = apply_then_edit(live, duplicate, evaluated=True)
     assert (
         "rule slogen:sli_errors:rate5m in group slogen/search/availability fails:" in result.stderr
     )
     assert "many-to-many matching not allowed" in result.stderr
+    assert "Apply incomplete: 0 done, 1 failed, 0 not attempted." in result.stderr
+    assert (
+        "failed         ~ prometheus.recording-rules.search/availability: rule group(s) "
+        "slogen/search/availability fail evaluation; search.rules.yml was put back"
+    ) in result.stderr
+    assert "search.rules.yml put back as they were and Prometheus at" in result.stderr
     assert "Traceback" not in result.output
-    # the other groups loaded and are fine
-    groups = live.prom.groups()
-    assert all(r["health"] == "ok" for r in groups["slogen/billing/availability"]["rules"])
+    # the failing rule is not left running: the previous file is back on disk and loaded
+    assert (live.rules / "search.rules.yml").read_bytes() == good
+    assert loaded_groups(live.prom) == before
+    search = live.prom.groups()["slogen/search/availability"]["rules"]
+    assert not any("on()" in r["query"] for r in search), search
+    assert all(
+        r["health"] == "ok" for r in live.prom.groups()["slogen/billing/availability"]["rules"]
+    )
+    result = run("plan", str(live.specs), "--detailed-exitcode", exit_code=2)
+    assert summary_line(result.stdout) == "Plan: 0 to add, 1 to change, 0 to destroy."
+    assert live.unowned.read_bytes() == UNOWNED
 
 
 def test_hand_broken_owned_file_is_repaired_by_apply(live: Setup) -> None:
+    evaluate_soon(live)
     run("apply", str(live.specs), "--auto-approve")
     owned = live.rules / "search.rules.yml"
     pristine = owned.read_bytes()

@@ -14,7 +14,13 @@ from tests.conftest import SPECS
     ("name", "text", "where", "message"),
     [
         ("prometheus/summary.txt.j2", "{{ oops\n", ":1:1: error:", "unexpected end of template"),
-        ("datadog/monitor_name.txt.j2", "fine\n{{ nope }}\n", ": error:", "'nope' is undefined"),
+        # the line of an undefined name comes from the template's frame in the traceback
+        (
+            "datadog/monitor_name.txt.j2",
+            "fine\n{{ nope }}\n",
+            ":2:1: error:",
+            "'nope' is undefined",
+        ),
         (
             "cloudwatch/composite_description.txt.j2",
             "{% if %}\n",

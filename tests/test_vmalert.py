@@ -399,13 +399,15 @@ def test_page_alert_fires_in_vmalert_when_the_engine_says(
         time.sleep(0.2)
 
 
-def test_rule_that_fails_evaluation_in_vmalert_is_reported(
+def test_rule_that_fails_evaluation_in_vmalert_is_rolled_back(
     live: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """MetricsQL 1.79 parses any function name, so vmalert loads a rule using an experimental
     PromQL function it lacks and fails every evaluation ("unknown func"): apply's health
-    check, which waits for the first evaluation, reports it. (validate refuses such a query
-    for a vmalert target; the check is switched off here to prove apply's defence alone.)"""
+    check, which waits for the first evaluation, reports it, removes the new file again (there
+    was none before), has vmalert unload it and counts its changes as failed; the next plan
+    still shows them. (validate refuses such a query for a vmalert target; the check is
+    switched off here to prove apply's defence alone.)"""
     experimental = SEARCH_ERRORS.replace("sum(rate(", "sum(limit_ratio(1, rate(") + ")"
     edit(live.specs / "search.yaml", SEARCH_ERRORS, experimental)
     result = run("validate", str(live.specs), exit_code=1)
@@ -418,6 +420,25 @@ def test_rule_that_fails_evaluation_in_vmalert_is_reported(
         "rule slogen:sli_errors:rate5m in group slogen/search/availability fails:" in result.stderr
     )
     assert 'unknown func \\"limit_ratio\\"' in result.stderr  # MetricsQL's words
+    assert "Apply incomplete: 12 done, 4 failed, 0 not attempted." in result.stderr
+    assert (
+        "failed         + prometheus.recording-rules.search/availability: rule group(s) "
+        "slogen/search/availability fail evaluation; search.rules.yml was put back"
+    ) in result.stderr
+    assert f"search.rules.yml put back as they were and vmalert at {live.stack.url} runs them" in (
+        result.stderr
+    )
     assert "Traceback" not in result.output
+    # the failing rules are not left running; the other services' rules are
+    assert not (live.rules / "search.rules.yml").exists()
     groups = live.stack.vmalert.groups()
+    assert "slogen/search/availability" not in groups
+    assert sorted(g for g in groups if g.startswith(rulefiles.GROUP_PREFIX)) == [
+        "slogen/billing/availability",
+        "slogen/checkout/availability",
+        "slogen/checkout/latency",
+    ]
     assert all(r["health"] == "ok" for r in groups["slogen/billing/availability"]["rules"])
+    result = run("plan", str(live.specs), "--detailed-exitcode", exit_code=2)
+    assert summary_line(result.stdout) == "Plan: 4 to add, 0 to change, 0 to destroy."
+    assert live.unowned.read_bytes() == UNOWNED

@@ -41,7 +41,10 @@ def expand(text: str, where: str, secret: bool = False) -> str:
             )
     value = REFERENCE.sub(lambda m: os.environ[m.group(1)].strip(), text)
     if secret:
+        # the whole value as sent, and each variable as set (raw and stripped: see redact)
         redact.register(value)
+        for name in references(text):
+            redact.register(os.environ[name])
     return value
 
 

@@ -23,15 +23,24 @@ SECRET_VARIABLES = (
 _registered: set[str] = set()
 
 
+def _forms(value: str) -> set[str]:
+    """The forms of a secret that can reach a message: as given and without surrounding
+    whitespace. Clients strip what they read (``DD_API_KEY=$'<key>\n'`` is sent as ``<key>``),
+    so a server echoing a header shows the stripped form, which the raw one does not match."""
+    return {v for v in (value, value.strip()) if len(v.strip()) >= 4}
+
+
 def register(value: str) -> None:
     """Keep ``value`` (a credential read at run time) out of everything slogen prints."""
-    if len(value) >= 4:
-        _registered.add(value)
+    _registered.update(_forms(value))
 
 
 def secrets() -> list[str]:
-    values = {os.environ.get(name, "") for name in SECRET_VARIABLES} | _registered
-    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+    """Every form of every secret, longest first (so a raw form goes before its stripped one)."""
+    values = set(_registered)
+    for name in SECRET_VARIABLES:
+        values |= _forms(os.environ.get(name, ""))
+    return sorted(values, key=len, reverse=True)
 
 
 def redact(text: str) -> str:

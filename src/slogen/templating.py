@@ -6,6 +6,8 @@ first, so a team can override one template without copying the rest.
 
 from __future__ import annotations
 
+import difflib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,7 +58,19 @@ def _template(name: str, user_dir: str | None) -> jinja2.Template:
     return environment(user_dir).get_template(name)
 
 
-def _template_error(name: str, user_dir: str | None, exc: jinja2.TemplateError) -> SlogenError:
+def _runtime_line(exc: BaseException, filename: str | None) -> int:
+    """The template line a runtime error (``{{ 1 // 0 }}``, ``{{ "x" + 1 }}``) happened on:
+    jinja rewrites the traceback so that the template's own frames carry its file and line."""
+    line = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if filename and tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _template_error(name: str, user_dir: str | None, exc: Exception) -> SlogenError:
     """A broken or mistaken template (a user's override, usually) as a located problem."""
     filename = getattr(exc, "filename", None)
     if filename is None:
@@ -64,9 +78,12 @@ def _template_error(name: str, user_dir: str | None, exc: jinja2.TemplateError) 
             filename = _template(name, user_dir).filename
         except jinja2.TemplateError:
             filename = None
-    line = getattr(exc, "lineno", None) or 0
+    line = getattr(exc, "lineno", None) or _runtime_line(exc, filename)
     where = Location(filename or name, line, 1 if line else 0)
-    message = exc.message or type(exc).__name__
+    if isinstance(exc, jinja2.TemplateError):
+        message = exc.message or type(exc).__name__
+    else:  # a runtime error in the template's own expressions
+        message = f"{type(exc).__name__}: {exc}"
     problems = Problems()
     problems.add(
         Problem(
@@ -80,6 +97,39 @@ def _template_error(name: str, user_dir: str | None, exc: jinja2.TemplateError) 
     return SlogenError(f"the template {name} cannot be rendered", problems)
 
 
+def known_names() -> list[str]:
+    """The names of slogen's own templates (``prometheus/description.txt.j2``, ...)."""
+    for base in template_dirs():
+        root = Path(base)
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.j2"))
+    return []
+
+
+def override_problems(user_dir: str) -> list[Problem]:
+    """A file in the ``--templates`` directory that overrides nothing (a misspelt name) is an
+    error naming it and the names that exist: ignored, it would leave the built-in template in
+    use while its author believes theirs is."""
+    known = known_names()
+    root = Path(user_dir)
+    problems: list[Problem] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        if name in known or any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        problems.append(
+            Problem(
+                Location(str(path), 0, 0),
+                "",
+                f"template {name} overrides none of slogen's templates",
+                (f"did you mean {close[0]}? " if close else "")
+                + "slogen's templates are: "
+                + ", ".join(known),
+            )
+        )
+    return problems
+
+
 def render(name: str, user_dir: str | None = None, **context: object) -> str:
     """Render one template and tidy it: no trailing spaces, no blank runs, no edge blanks.
 
@@ -88,7 +138,7 @@ def render(name: str, user_dir: str | None = None, **context: object) -> str:
     """
     try:
         text = _template(name, user_dir).render(**context)
-    except jinja2.TemplateError as exc:
+    except Exception as exc:  # any error of a (user's) template is a located problem
         raise _template_error(name, user_dir, exc) from None
     lines = [line.rstrip() for line in text.strip().splitlines()]
     tidy: list[str] = []
@@ -96,3 +146,49 @@ def render(name: str, user_dir: str | None = None, **context: object) -> str:
         if line or (tidy and tidy[-1]):
             tidy.append(line)
     return "\n".join(tidy)
+
+
+def go_template_literal(text: str) -> str:
+    """``text`` written so that Go's text/template (Prometheus, Mimir, vmalert annotations and
+    alert labels) prints it unchanged.
+
+    Prometheus expands every annotation and alert label as a template, so a description with
+    ``{{ foo }}`` made the rule file fail to load. Only ``{{`` starts an action; each becomes an
+    action printing the string ``"{{"``. A trailing ``{`` is written the same way, because the
+    text slogen's own template puts after it could start with ``{`` and complete a ``{{``.
+    """
+    escaped = text.replace("{{", '{{"{{"}}')
+    if escaped.endswith("{"):
+        escaped = escaped[:-1] + '{{"{"}}'
+    return escaped
+
+
+_DATADOG_RAW_OPEN, _DATADOG_RAW_CLOSE = "{{{{raw}}}}", "{{{{/raw}}}}"
+
+
+def datadog_literal(text: str) -> str:
+    """``text`` written so that a Datadog monitor message shows it unchanged.
+
+    Datadog reads ``{{ }}`` in a message as its template variables; its documented way to send
+    double braces is a raw block, ``{{{{raw}}}}…{{{{/raw}}}}``
+    (docs.datadoghq.com/monitors/notify/variables, "Raw format"). Text without ``{{`` or ``}}``
+    is left as it is, so ordinary descriptions read the same in the API and the UI. Inside a
+    raw block ``{{{{`` would open a nested block and a final ``{`` would join the closing
+    ``{{{{``, so such braces are separated by a zero-width space (U+200B), which shows nothing.
+    """
+    if "{{" not in text and "}}" not in text:
+        return text
+    while "{{{{" in text:
+        text = text.replace("{{{{", "{{\u200b{{")
+    if text.endswith("{"):
+        text += "\u200b"
+    return f"{_DATADOG_RAW_OPEN}{text}{_DATADOG_RAW_CLOSE}"
+
+
+def go_template_text(escaped: str) -> str:
+    """What Prometheus shows for a value :func:`go_template_literal` wrote (its inverse): the
+    label values ``slogen test`` expects on the ALERTS series."""
+    return _GO_ESCAPE.sub(lambda m: m.group(1), escaped)  # one pass, left to right
+
+
+_GO_ESCAPE = re.compile(r'\{\{"(\{\{?)"\}\}')

@@ -12,6 +12,7 @@ SLO is met or on one failed event: :mod:`slogen.spec.advice`); they never stop a
 
 from __future__ import annotations
 
+from slogen import templating
 from slogen.backends import registry
 from slogen.backends.contract import uses
 from slogen.errors import Problem, Problems, SlogenError
@@ -64,7 +65,7 @@ def _template_problems(project: Project, templates: str) -> list[Problem]:
     """The user's template overrides, rendered once for every backend some SLO uses: a template
     that does not parse, or names a variable slogen does not provide, fails here, not in build
     or apply."""
-    problems: list[Problem] = []
+    problems: list[Problem] = templating.override_problems(templates)
     for backend in registry.used_by(project):
         try:
             backend.render(project, templates)

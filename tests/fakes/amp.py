@@ -24,6 +24,10 @@ What it does not do, and how this fake fills the gaps that matter to slogen:
 Also: :meth:`MotoAmp.inject` answers the next N matching requests with any error (429
 ThrottlingException, 500 InternalServerException...) so that botocore's retries can be tested,
 and :attr:`MotoAmp.calls` counts requests per operation (refused attempts included).
+:meth:`MotoAmp.inject_fault` adds the shared faults of tests/fakes/faults.py (``operation`` an
+AMP operation name): commit-then-5xx, commit-then-timeout (the write is carried out, then 500,
+or the answer waits past the client timeout), short pages (the list answers half its
+namespaces and no ``nextToken``), truncated bodies, header echo (400 ValidationException), 429.
 
 Usage::
 
@@ -42,6 +46,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,6 +59,11 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import make_server
+
+try:
+    from tests.fakes import faults as shared_faults
+except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
+    import faults as shared_faults  # type: ignore[no-redef]
 
 __all__ = ["ACCOUNT_ID", "MotoAmp"]
 
@@ -163,8 +173,10 @@ class MotoAmp:
         self.account_id = account_id
         self.calls: collections.Counter[str] = collections.Counter()
         self._port = port
+        self._create_lock = threading.Lock()  # CreateRuleGroupsNamespace, one at a time
         self._lock = threading.Lock()
         self._faults: list[list[Any]] = []  # [remaining, ops | None, status, code, message]
+        self.shared = shared_faults.Faults()  # the shared kinds, see inject_fault
         self._statuses: dict[str, list[tuple[str, str]]] = {}  # name -> [(code, reason)]
         self._pending: dict[str, list[tuple[str, str]]] = {}  # ... from the next write on
         self._server: _Server | None = None
@@ -207,6 +219,7 @@ class MotoAmp:
             self._faults.clear()
             self._statuses.clear()
             self._pending.clear()
+        self.shared.clear()
 
     # -- clients and state ---------------------------------------------------------------
     def client(self, region: str = REGION) -> Any:
@@ -253,6 +266,12 @@ class MotoAmp:
         with self._lock:
             self._faults.append([count, ops, status, code, message])
 
+    def inject_fault(self, kind: str, count: int = 1, operation: str | None = None) -> None:
+        """One of the shared faults (tests/fakes/faults.py) for the next ``count`` requests
+        for ``operation`` (an AMP operation name, or ``"<operation> <namespace name>"``; all if
+        None)."""
+        self.shared.inject(kind, count, operation)
+
     def queue_statuses(self, name: str, statuses: Iterable[tuple[str, str]]) -> None:
         """After the next Create or Put of namespace ``name`` is accepted, the Describe answers
         for it carry these (code, reason)s, one each, before it is ACTIVE again (as AWS's
@@ -282,6 +301,55 @@ class MotoAmp:
         return False
 
     def wsgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        inner = self._wsgi(app)
+
+        def faulty(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            operation = operation_of(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
+            named = operation  # "<operation> <namespace name>" when there is a name
+            if operation == "CreateRuleGroupsNamespace":
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+                named += " " + str(json.loads(body or b"{}").get("name", ""))
+            elif operation in WRITES or operation == "DescribeRuleGroupsNamespace":
+                named += " " + environ.get("PATH_INFO", "").rsplit("/", 1)[1]
+            kind = self.shared.take(
+                named, operation in WRITES, operation == "ListRuleGroupsNamespaces"
+            )
+            if kind is None:
+                return inner(environ, start_response)
+            if kind == shared_faults.RATE_LIMITED:
+                return _error(start_response, 429, "ThrottlingException", "Rate exceeded")
+            if kind == shared_faults.HEADER_ECHO:
+                sent = {k[5:]: str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+                return _error(start_response, 400, "ValidationException", shared_faults.echo(sent))
+            captured: list[Any] = []
+
+            def capture(code: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+                captured[:] = [code, headers]
+                return lambda data: None
+
+            body = b"".join(inner(environ, capture))
+            code, headers = captured
+            if kind == shared_faults.COMMIT_THEN_5XX and code.startswith("2"):
+                return _error(start_response, 500, "InternalServerException", "Internal error")
+            if kind == shared_faults.COMMIT_THEN_TIMEOUT:
+                time.sleep(shared_faults.HANG)  # the client has given up on this answer
+            if kind == shared_faults.SHORT_PAGE and code.startswith("2"):
+                doc = json.loads(body)
+                doc["ruleGroupsNamespaces"] = shared_faults.shorten(
+                    doc.get("ruleGroupsNamespaces") or [], kind
+                )
+                doc.pop("nextToken", None)
+                body = json.dumps(doc).encode()
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(code, [*headers, ("Content-Length", str(len(body)))])
+            if kind == shared_faults.TRUNCATED_BODY:
+                return [body[: len(body) // 2]]
+            return [body]
+
+        return faulty
+
+    def _wsgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
             path = environ.get("PATH_INFO", "")
@@ -294,11 +362,15 @@ class MotoAmp:
                 body = environ["wsgi.input"].read(size)
                 environ["wsgi.input"] = io.BytesIO(body)
                 name = str(json.loads(body or b"{}").get("name", ""))
-                if self._exists(path.split("/")[2], name):
-                    return _error(
-                        start_response, 409, "ConflictException", f"{name} already exists"
-                    )
-                self._written(name)
+                # AWS: a name is unique in a workspace, also for creates at the same moment
+                # (slogen's apply lock relies on it): check and create as one step
+                with self._create_lock:
+                    if self._exists(path.split("/")[2], name):
+                        return _error(
+                            start_response, 409, "ConflictException", f"{name} already exists"
+                        )
+                    self._written(name)
+                    return app(environ, start_response)
             if operation == "PutRuleGroupsNamespace":
                 self._written(path.rsplit("/", 1)[1])
             if operation == "DescribeRuleGroupsNamespace":

@@ -14,7 +14,12 @@ rules AWS documents (see tests/fakes/PINS.md for the versions this was verified 
 * tags: Tags are only applied when an alarm is created; deleting an alarm drops its tags;
   the Resource Groups Tagging API (tag:GetResources) pages through alarms of both types;
 * ``inject_throttling`` makes the next N matching requests fail the way AWS throttles them;
-* ``calls`` counts requests per operation name (throttled attempts included).
+* ``calls`` counts requests per operation name (throttled attempts included);
+* ``inject_fault`` adds the shared faults of tests/fakes/faults.py (``operation`` an API
+  operation name): commit-then-5xx (the write is carried out, then 500 InternalFailure),
+  commit-then-timeout (carried out, then the answer waits past the client timeout), short
+  pages (DescribeAlarms and GetResources answer half a page and no next token), truncated
+  bodies, header echo (400 ValidationError), 429 (the service's throttling error).
 
 Facts taken from AWS are marked "AWS:" in comments, with where they come from; behaviour
 AWS does not document is marked "ASSUMPTION:".
@@ -75,6 +80,11 @@ from moto.moto_server.werkzeug_app import (
 from moto.resourcegroupstaggingapi.models import resourcegroupstaggingapi_backends
 from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
 from werkzeug.serving import make_server
+
+try:
+    from tests.fakes import faults as shared_faults
+except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
+    import faults as shared_faults  # type: ignore[no-redef]
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "FakeAwsError", "MotoCloudWatch", "install_patches"]
 
@@ -891,6 +901,8 @@ def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
             after = _decode_token(next_token, fingerprint)
             selected = [a for a in selected if a.name > after]
         page, rest = selected[:max_records], selected[max_records:]
+        if getattr(_ACTIVE, "kind", None) == shared_faults.SHORT_PAGE:
+            page, rest = shared_faults.shorten(page, shared_faults.SHORT_PAGE), []
 
         metric_alarms: list[Any] = []
         composite_alarms: list[Any] = []
@@ -1078,6 +1090,8 @@ def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> ActionResult:
             page.append((arn, tags))
             tag_count += weight
         rest = remaining[len(page) :]
+        if getattr(_ACTIVE, "kind", None) == shared_faults.SHORT_PAGE:
+            page, rest = shared_faults.shorten(page, shared_faults.SHORT_PAGE), []
         result: dict[str, Any] = {
             "ResourceTagMappingList": [
                 {"ResourceARN": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
@@ -1106,7 +1120,28 @@ def _call_action(self: BaseResponse) -> Any:
     if fake._register_call(service, operation):
         code, message = THROTTLE_ERRORS.get(service, DEFAULT_THROTTLE_ERROR)
         return self.serialized(ActionResult(_error(code, message)))
-    return _ORIGINALS["call_action"](self)
+    kind = fake.shared.take(
+        operation, operation in FAULT_WRITES, operation in ("DescribeAlarms", "GetResources")
+    )
+    _ACTIVE.kind = kind
+    if kind == shared_faults.RATE_LIMITED:
+        code, message = THROTTLE_ERRORS.get(service, DEFAULT_THROTTLE_ERROR)
+        return self.serialized(ActionResult(_error(code, message)))
+    if kind == shared_faults.HEADER_ECHO:
+        sent = shared_faults.echo({k: str(v) for k, v in self.headers.items()})
+        return self.serialized(ActionResult(_error("ValidationError", sent)))
+    result = _ORIGINALS["call_action"](self)
+    if kind == shared_faults.COMMIT_THEN_5XX:
+        failure = _error("InternalFailure", "An internal error occurred", 500)
+        return self.serialized(ActionResult(failure))
+    if kind == shared_faults.COMMIT_THEN_TIMEOUT:
+        time.sleep(shared_faults.HANG)  # carried out; the client gave up on the answer
+    return result
+
+
+FAULT_WRITES = frozenset(
+    {"PutMetricAlarm", "PutCompositeAlarm", "DeleteAlarms", "TagResource", "UntagResource"}
+)
 
 
 def _check_client_protocol() -> None:
@@ -1236,6 +1271,7 @@ class MotoCloudWatch:
         self._quiet = quiet
         self._lock = threading.Lock()
         self._throttles: list[list[Any]] = []  # [remaining, frozenset(ops) | None]
+        self.shared = shared_faults.Faults()  # the shared kinds, see inject_fault
         self._server: _Server | None = None
         self._session: boto3.session.Session | None = None
         self._werkzeug_level: int | None = None
@@ -1283,6 +1319,7 @@ class MotoCloudWatch:
             self.calls.clear()
             self.service_calls.clear()
             self._throttles.clear()
+        self.shared.clear()
 
     # -- clients -------------------------------------------------------------------------
     def client(
@@ -1320,6 +1357,11 @@ class MotoCloudWatch:
         with self._lock:
             self._throttles.append([count, ops])
 
+    def inject_fault(self, kind: str, count: int = 1, operation: str | None = None) -> None:
+        """One of the shared faults (tests/fakes/faults.py) for the next ``count`` requests
+        for ``operation`` (an API operation name such as ``PutMetricAlarm``; all if None)."""
+        self.shared.inject(kind, count, operation)
+
     def _register_call(self, service: str, operation: str) -> bool:
         """Count a request; return True if it must be throttled."""
         with self._lock:
@@ -1338,10 +1380,16 @@ class MotoCloudWatch:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             environ.setdefault("HTTP_X_MOTO_ACCOUNT_ID", account_id)
             _ACTIVE.fake = self
+            _ACTIVE.kind = None
             try:
-                return app(environ, start_response)
+                answer = app(environ, start_response)
+                if _ACTIVE.kind == shared_faults.TRUNCATED_BODY:  # full length announced
+                    body = b"".join(answer)
+                    return [body[: len(body) // 2]]
+                return answer
             finally:
                 _ACTIVE.fake = None
+                _ACTIVE.kind = None
 
         return middleware
 

@@ -111,6 +111,10 @@ Auth, rate limits and faults
   * ASSUMED: normal answers carry the rate-limit headers of a 1000-requests-per-10-seconds
     window that is never enforced; the 429 body is ``{"errors": ["Too many requests"]}``;
     injected faults fire before authentication; 5xx bodies are JSON (the real ones may be HTML).
+  * The shared faults of tests/fakes/faults.py (``inject_fault``): commit-then-5xx,
+    commit-then-timeout, short pages (the monitor list answers half a page; the SLO list half
+    its data with true ``metadata.page`` totals), truncated bodies, header echo, 429. Their
+    ``operation`` is ``"<METHOD> <api>"`` (``"POST slo"``, ``"GET monitor"``) or a method.
 """
 
 from __future__ import annotations
@@ -135,6 +139,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+try:
+    from tests.fakes import faults as shared_faults
+except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
+    import faults as shared_faults  # type: ignore[no-redef]
 
 __all__ = ["FakeDatadog", "main"]
 
@@ -431,10 +440,27 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         fake = self.server.fake
         raw = self._read_body()
-        status, payload, headers = fake._handle(method, self.path, self.headers, raw)
+        status, payload, headers, kind = fake._faulty(method, self.path, self.headers, raw)
         if fake.latency > 0:
             time.sleep(fake.latency)
+        if kind == shared_faults.COMMIT_THEN_TIMEOUT:  # stored; the answer never comes
+            time.sleep(shared_faults.HANG)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         body = json.dumps(payload, separators=(",", ":")).encode()
+        if kind == shared_faults.TRUNCATED_BODY:  # the full length announced, half sent
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)  # send_header allows a name twice, on purpose
@@ -475,6 +501,7 @@ class FakeDatadog:
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.RLock()
         self._faults: deque[_Fault] = deque()
+        self.faults = shared_faults.Faults()  # the shared kinds, see inject_fault
         self._next_monitor_id = FIRST_MONITOR_ID
         self._last_ts = datetime.fromtimestamp(0, UTC)
         self._window_start = time.monotonic()
@@ -553,6 +580,39 @@ class FakeDatadog:
                 self._faults.append(
                     _Fault(status, duplicate_reset_header, int(reset_seconds), limit, period, name)
                 )
+
+    def inject_fault(self, kind: str, count: int = 1, operation: str | None = None) -> None:
+        """One of the shared faults (tests/fakes/faults.py) for the next ``count`` requests
+        matching ``operation`` (``"POST slo"``, ``"GET monitor"``, ``"POST"``...)."""
+        self.faults.inject(kind, count, operation)
+
+    def _faulty(
+        self, method: str, raw_path: str, headers: Any, raw_body: bytes
+    ) -> tuple[int, Any, list[tuple[str, str]], str | None]:
+        """:meth:`_handle`, with the shared faults applied; the kind tells ``_dispatch`` how
+        to answer (hang, or cut the body)."""
+        path = urlsplit(raw_path).path.rstrip("/") or "/"
+        is_list = method == "GET" and path in ("/api/v1/monitor", "/api/v1/slo")
+        kind = self.faults.take(
+            f"{method} {self._api_name(path)}", method in ("POST", "PUT", "DELETE"), is_list
+        )
+        if kind == shared_faults.RATE_LIMITED:
+            with self.lock:
+                self.requests.append((method, raw_path))
+            return (*self._fault_answer(_Fault(429, False, 1, 100, 10, None), path), kind)
+        if kind == shared_faults.HEADER_ECHO:
+            with self.lock:
+                self.requests.append((method, raw_path))
+            return 400, {"errors": [shared_faults.echo(dict(headers.items()))]}, [], kind
+        status, payload, out_headers = self._handle(method, raw_path, headers, raw_body)
+        if kind == shared_faults.COMMIT_THEN_5XX and status < 300:
+            return 500, {"errors": ["Internal Server Error"]}, [], kind
+        if kind == shared_faults.SHORT_PAGE and status == 200:
+            if isinstance(payload, list):
+                payload = shared_faults.shorten(payload, kind)
+            elif isinstance(payload, dict) and isinstance(payload.get("data"), list):
+                payload = {**payload, "data": shared_faults.shorten(payload["data"], kind)}
+        return status, payload, out_headers, kind
 
     def clear_injections(self) -> None:
         with self.lock:

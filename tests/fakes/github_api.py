@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BODY_LIMIT = 65_536
+ECHO_HEADERS = -1  # a queued fault: answer 400 echoing the request headers
 BOT = "github-actions[bot]"
 
 
@@ -165,6 +166,12 @@ class FakeGitHub:
         with self.lock:
             self.state.faults.extend([status] * times)
 
+    def echo_headers_next(self, times: int = 1) -> None:
+        """The next ``times`` requests are answered 400 with every request header in the
+        message (the token included), as a careless proxy does: slogen must redact it."""
+        with self.lock:
+            self.state.faults.extend([ECHO_HEADERS] * times)
+
     @property
     def requests(self) -> list[Request]:
         with self.lock:
@@ -217,6 +224,10 @@ class _Handler(BaseHTTPRequestHandler):
                 Request(method, parts.path, parse_qs(parts.query), headers, body)
             )
             fault = fake.state.faults.pop(0) if fake.state.faults else None
+        if fault == ECHO_HEADERS:
+            sent = "; ".join(f"{k}: {v}" for k, v in sorted(self.headers.items()))
+            self._send(400, {"message": f"bad request; you sent: {sent}"})
+            return
         if fault is not None:
             self._send(fault, {"message": "Server Error (injected)"})
             return

@@ -42,6 +42,10 @@ ASSUMED: picked by the fake.
 * Faults (ASSUMED, as a proxy or an overloaded ruler would answer): ``fail_next(n, status,
   retry_after=..., method=...)`` answers the next n matching requests with that status (429 with
   ``Retry-After``, 5xx) before anything else is checked.
+* The shared faults of tests/fakes/faults.py (``inject_fault``, ``operation`` a method):
+  commit-then-5xx and commit-then-timeout (the write is stored, then 500 or no answer), short
+  pages (the list leaves out half of the groups of each namespace), truncated bodies (the
+  full ``Content-Length`` announced, half sent), header echo (400), 429 with ``Retry-After``.
 * ``latency``: seconds every answer waits (the benchmark's network).
 * ``counts``: requests per ``(method, route)``, route one of ``list``, ``namespace``,
   ``group``; ``requests``: every (method, raw path, headers with lower-case names), faults and
@@ -62,6 +66,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import yaml
+
+try:
+    from tests.fakes import faults as shared_faults
+except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
+    import faults as shared_faults  # type: ignore[no-redef]
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -123,6 +132,7 @@ class FakeRuler:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.faults: list[Fault] = []
+        self.shared = shared_faults.Faults()  # the shared kinds, see inject_fault
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -194,6 +204,11 @@ class FakeRuler:
             )
             self.faults.append(Fault(times, status, retry_after, method, text))
 
+    def inject_fault(self, kind: str, count: int = 1, operation: str | None = None) -> None:
+        """One of the shared faults (tests/fakes/faults.py) for the next ``count`` requests
+        whose method is ``operation`` (all if None)."""
+        self.shared.inject(kind, count, operation)
+
     def writes(self) -> int:
         with self.lock:
             return sum(n for (method, _), n in self.counts.items() if method != "GET")
@@ -207,6 +222,7 @@ class FakeRuler:
 class _Handler(BaseHTTPRequestHandler):
     ruler: FakeRuler
     protocol_version = "HTTP/1.1"
+    fault_kind: str | None = None  # the shared fault this request got, if any
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -226,12 +242,24 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, body: str, ctype: str, extra: dict[str, str] | None = None
     ) -> None:
         data = body.encode()
+        kind = self.fault_kind
+        if kind == shared_faults.COMMIT_THEN_5XX and status < 300:
+            status, data, ctype = 500, b"internal server error\n", "text/plain; charset=utf-8"
+        if kind == shared_faults.COMMIT_THEN_TIMEOUT:  # done; the answer never comes
+            time.sleep(shared_faults.HANG)
+            self.close_connection = True
+            return
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        if kind == shared_faults.TRUNCATED_BODY:  # the full length announced, half sent
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     def _text(self, status: int, text: str, extra: dict[str, str] | None = None) -> None:
@@ -250,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         fake = self.ruler
+        self.fault_kind = None
         if fake.latency:
             time.sleep(fake.latency)
         length = int(self.headers.get("Content-Length") or 0)
@@ -271,6 +300,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             self._text(fault.status, fault.body, extra)
+            return
+        self.fault_kind = fake.shared.take(method, method != "GET", route == "list")
+        if self.fault_kind == shared_faults.RATE_LIMITED:
+            self.fault_kind = None
+            self._text(429, "too many requests", {"Retry-After": "1"})
+            return
+        if self.fault_kind == shared_faults.HEADER_ECHO:
+            self.fault_kind = None
+            self._text(400, shared_faults.echo(dict(self.headers.items())))
             return
         if not self._authorised():
             self._text(401, "unauthorized")
@@ -321,6 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if len(parts) == 1:
             spaces = {parts[0]: spaces[parts[0]]} if parts[0] in spaces else {}
+        if len(parts) == 0 and self.fault_kind == shared_faults.SHORT_PAGE:
+            spaces = {ns: shared_faults.shorten(gs, self.fault_kind) for ns, gs in spaces.items()}
         if not spaces and fake.empty_list_status == 404:
             self._text(404, "no rule groups found")
             return

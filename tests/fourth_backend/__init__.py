@@ -90,6 +90,7 @@ class WebhookBackend:
         return STORE.files_for(resources)
 
     def target(self, settings: TargetSettings) -> Target:
+        # the shared files target: reads, writes and the apply lock (flock) come with it
         return STORE.target(settings)
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:

@@ -10,6 +10,7 @@ step with one *target* (a directory of files, or an API). The stages are those o
         read_live(known) -> LiveState          owned resources only, normalised like render's
         conflicts(desired, live) -> [str]      reasons the plan may not go ahead
         apply(changes, desired, progress) -> ApplyReport
+        lock(holder, timeout) -> context manager  held by ``slogen apply`` around its writes
 
 ``validate`` is complete: ``render`` and ``apply`` never reject a project that ``validate``
 accepted, so ``slogen validate`` answers "will this build and apply?". The planner, ``build``,
@@ -21,6 +22,7 @@ than probed for.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -80,6 +82,19 @@ class Target(Protocol):
         """Carry out ``changes`` (in the planner's order); report every change's outcome.
 
         Raises :class:`~slogen.errors.SlogenError` only when nothing could be attempted.
+        """
+        ...
+
+    def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
+        """Exclusive use of the target by one ``slogen apply``, held while the context is open.
+
+        ``slogen apply`` takes it before re-checking that the plan is fresh and keeps it until
+        its last write, so two applies at once cannot both create what is missing. ``holder``
+        (``user@host pid N``, and the CI run) is what another apply is told; it waits up to
+        ``timeout`` seconds, then raises :class:`~slogen.errors.SlogenError` saying who holds
+        the lock since when. A lock must not outlive a crashed apply for long: an OS lock dies
+        with the process, a lock object in an API is a lease that expires unless renewed (see
+        :mod:`slogen.plan.lock`). Lock objects are never read as owned resources.
         """
         ...
 

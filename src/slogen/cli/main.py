@@ -380,8 +380,13 @@ def plan(
     from slogen.plan import planfile, render
     from slogen.plan.planner import make_plan
 
-    project = load(paths, config, templates)
-    result = make_plan(project, only, templates)
+    try:
+        project = load(paths, config, templates)
+        result = make_plan(project, only, templates)
+    except SlogenError as exc:
+        if fmt == "json":  # a program reading stdout gets a document, not nothing
+            click.echo(redact(render.render_json_error(exc)))
+        raise
     if out:
         planfile.save(result, project, out)
     if fmt == "json":
@@ -403,6 +408,18 @@ def plan(
 @templates_option
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="Wait this long for a target another apply has locked [0: fail at once; CI: e.g. 600].",
+)
+@click.option(
+    "--lock/--no-lock",
+    default=True,
+    help="Lock each target changed [lock]; --no-lock only if nothing else applies meanwhile.",
+)
 @handle_errors
 def apply(
     paths: tuple[str, ...],
@@ -410,17 +427,18 @@ def apply(
     templates: str | None,
     only: tuple[str, ...],
     auto_approve: bool,
+    lock_timeout: float,
+    lock: bool,
 ) -> int:
     """Make live configuration match the specs (or exactly a saved PLANFILE)."""
     from slogen.plan import planfile, render
-    from slogen.plan.planner import check_fresh, execute, make_plan
-    from slogen.plan.progress import Progress
+    from slogen.plan.planner import apply_plan, check_fresh, make_plan
 
-    if len(paths) == 1 and planfile.is_plan_file(paths[0]):
-        saved, targets = planfile.load(paths[0])
-        check_fresh(saved, targets)
-        click.echo(redact(render.render_text(saved, _colour(), click.style)))
-        result = saved
+    saved = len(paths) == 1 and planfile.is_plan_file(paths[0])
+    if saved:
+        result, targets = planfile.load(paths[0])
+        check_fresh(result, targets)  # a stale plan is refused before anything is locked
+        click.echo(redact(render.render_text(result, _colour(), click.style)))
     else:
         if not auto_approve and not sys.stdin.isatty():
             raise SlogenError(
@@ -442,7 +460,7 @@ def apply(
                 return EXIT_ERROR
     if not result.has_changes:
         return EXIT_OK
-    report = execute(result, targets, Progress(len(result.changes)))
+    report = apply_plan(result, targets, lock_timeout if lock else None)
     click.echo(redact(report.render()), err=not report.ok)
     return EXIT_OK if report.ok else EXIT_ERROR
 

@@ -23,7 +23,7 @@ from typing import Any
 from slogen import __version__
 from slogen.errors import SlogenError
 from slogen.github.context import DEFAULT_API_URL
-from slogen.redact import redact
+from slogen.redact import redact, register
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100  # the most GitHub returns per page
@@ -57,6 +57,10 @@ class GitHubAPI:
         attempts: int = 3,
         backoff: float = 1.0,
     ):
+        # a token pasted with a newline would make an invalid header (and a traceback that
+        # shows it); it is sent stripped, and both forms are redacted
+        register(token)
+        token = token.strip()
         if not token:
             raise GitHubError(
                 "no GitHub token",

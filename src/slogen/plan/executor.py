@@ -20,6 +20,9 @@ same way for every target:
 5. **Pacing and retries.** :class:`RateLimiter` spaces requests of one bucket evenly within the
    target's declared rates; :func:`with_retries` retries a request while the target's
    ``retry_delay`` says it may, sleeping as long as it says (e.g. ``X-RateLimit-Reset``).
+6. **Lost create answers.** A create whose outcome is unknown (5xx, timeout) is re-read by its
+   key and adopted before it is sent again (:func:`slogen.plan.creates.create_once`, for
+   requests that implement ``outcome_unknown`` and ``find``), so no target creates twice.
 
 A replacement creates the new object before deleting the old one, so an alert never disappears
 and a server never refuses to delete an object a dependant still uses.
@@ -34,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from slogen.plan.creates import create_once
 from slogen.plan.model import CREATE, DELETE, REPLACE, UPDATE, Change
 from slogen.plan.outcome import DONE, FAILED, SKIPPED, ApplyReport
 from slogen.plan.progress import Progress
@@ -235,7 +239,8 @@ def execute(
             requests.update(change)
         else:
             assert change.after is not None
-            requests.create(change.after)
+            # a create whose answer was lost is re-read and adopted, never sent twice blindly
+            create_once(requests, change.after, requests.create)
 
     def upsert_done(change: Change, exc: BaseException | None) -> None:
         if exc is not None:

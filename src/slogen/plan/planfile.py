@@ -3,23 +3,33 @@
 ``slogen apply PLANFILE`` re-reads each target and refuses to continue when its fingerprint
 differs, so what is applied is exactly what was reviewed. The file holds target settings
 (directories, URLs) but never credentials: those come from the environment at apply time.
+
+The body is signed (:func:`signature`): a SHA-256 of its canonical JSON always, which catches a
+file edited by hand or damaged on the way; and, when ``SLOGEN_PLAN_KEY`` is set, an HMAC-SHA256
+with that key, which someone who can edit the artifact but not read the CI secret cannot
+recompute. Apply checks both before anything else: with the key set it requires a valid HMAC
+(so stripping the HMAC is no way round it), and a plan signed with a key needs that key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slogen import __version__
+from slogen import __version__, redact
 from slogen.errors import SlogenError
 from slogen.plan.model import Change, Plan, TargetState
 from slogen.resources import Resource
 from slogen.spec.model import Project, Target
 
 FORMAT = "slogen-plan"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the body is signed (``signature``)
+KEY_VARIABLE = "SLOGEN_PLAN_KEY"
 
 
 def plan_to_json(plan: Plan, project: Project) -> dict[str, Any]:
@@ -47,9 +57,81 @@ def plan_to_json(plan: Plan, project: Project) -> dict[str, Any]:
     }
 
 
+def _canonical(body: dict[str, Any]) -> bytes:
+    """The bytes that are signed: the body without its signature, keys sorted, no spacing, so
+    that re-indenting the file does not matter and any change of a value does."""
+    rest = {k: v for k, v in body.items() if k != "signature"}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")  # an edited file may hold lone surrogates
+
+
+def _key() -> bytes | None:
+    """The signing key from ``SLOGEN_PLAN_KEY`` (surrounding whitespace ignored; unset or
+    empty: None), kept out of all output."""
+    value = os.environ.get(KEY_VARIABLE, "").strip()
+    if not value:
+        return None
+    redact.register(value)
+    return value.encode()
+
+
+def signature(body: dict[str, Any]) -> dict[str, str]:
+    """``sha256`` of the canonical body, and ``hmac-sha256`` with the key when one is set."""
+    data = _canonical(body)
+    signed = {"sha256": hashlib.sha256(data).hexdigest()}
+    key = _key()
+    if key is not None:
+        signed["hmac-sha256"] = hmac.new(key, data, hashlib.sha256).hexdigest()
+    return signed
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison that also takes non-ASCII text (an edited file may hold any)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def verify(body: dict[str, Any], path: str) -> None:
+    """Refuse a plan whose body is not the one that was signed (module docstring)."""
+    given = body.get("signature")
+    if not isinstance(given, dict) or not isinstance(given.get("sha256"), str):
+        raise SlogenError(
+            f"{path} has no signature: it was not written by 'slogen plan -o', or was edited",
+            hint="create the plan again with 'slogen plan -o plan.json' and apply that file",
+        )
+    data = _canonical(body)
+    if not _same(given["sha256"], hashlib.sha256(data).hexdigest()):
+        raise SlogenError(
+            f"{path} was edited or damaged after 'slogen plan' wrote it (its SHA-256 does not "
+            "match)",
+            hint="never edit a saved plan: change the specs and run 'slogen plan -o' again",
+        )
+    key = _key()
+    mac = given.get("hmac-sha256")
+    if key is None:
+        if mac is not None:
+            raise SlogenError(
+                f"{path} was signed with a key, and {KEY_VARIABLE} is not set",
+                hint=f"set {KEY_VARIABLE} to the key the plan job used (the same CI secret)",
+            )
+        return
+    if not isinstance(mac, str):
+        raise SlogenError(
+            f"{path} is not signed with a key, and {KEY_VARIABLE} is set: it may have been "
+            "replaced or re-signed by someone without the key",
+            hint=f"run 'slogen plan -o' with the same {KEY_VARIABLE} as apply",
+        )
+    if not _same(mac, hmac.new(key, data, hashlib.sha256).hexdigest()):
+        raise SlogenError(
+            f"{path} was signed with another key than {KEY_VARIABLE}, or changed since",
+            hint=f"plan and apply must use the same {KEY_VARIABLE}; make the plan again",
+        )
+
+
 def save(plan: Plan, project: Project, path: str) -> None:
+    body = plan_to_json(plan, project)
+    body["signature"] = signature(body)
     try:
-        Path(path).write_text(json.dumps(plan_to_json(plan, project), indent=2) + "\n")
+        Path(path).write_text(json.dumps(body, indent=2) + "\n")
     except OSError as exc:
         raise SlogenError(f"cannot write the plan to {path}: {exc.strerror or exc}") from exc
 
@@ -71,11 +153,20 @@ def load(path: str) -> tuple[Plan, dict[str, Target]]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SlogenError(f"cannot read the plan file {path}: {exc}") from exc
-    if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SlogenError(
             f"{path} is not a slogen plan (format {FORMAT} version {FORMAT_VERSION})",
             hint="create one with 'slogen plan -o plan.json'",
         )
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise SlogenError(
+            f"{path} was made by another slogen version (format {version}, this one reads "
+            f"{FORMAT_VERSION})",
+            hint="make the plan again with this slogen ('slogen plan -o'), or apply it with "
+            f"the slogen that made it ({data.get('slogen_version', 'version unknown')})",
+        )
+    verify(data, path)
     try:
         targets = {}
         states = []

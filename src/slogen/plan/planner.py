@@ -5,7 +5,8 @@ This is the only module that drives backends; the CLI calls it and renders what 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
 from slogen.backends import registry
 from slogen.backends.contract import Backend
@@ -124,6 +125,39 @@ def check_fresh(plan: Plan, targets: dict[str, Target]) -> None:
         )
 
 
+@contextlib.contextmanager
+def locked(
+    plan: Plan,
+    targets: dict[str, Target],
+    timeout: float,
+) -> Iterator[None]:
+    """Hold the lock of every target the plan changes, in plan order (the same order for every
+    apply, so two applies never wait on each other crosswise); all are released on the way
+    out, also after a failure or an interrupt. ``slogen apply`` re-checks freshness and
+    executes inside: another apply of the same plan then finds nothing left to do."""
+    from slogen.plan.lock import holder, terminate_as_interrupt
+
+    who = holder()
+    with terminate_as_interrupt(), contextlib.ExitStack() as stack:
+        for state in plan.targets:
+            if not plan.for_target(state.backend, state.target):
+                continue
+            target = registry.get(state.backend).target(targets[state.backend])
+            stack.enter_context(target.lock(who, timeout))
+        yield
+
+
+def apply_plan(plan: Plan, targets: dict[str, Target], lock_timeout: float | None) -> ApplyReport:
+    """What ``slogen apply`` does once a plan is approved: lock its targets (waiting up to
+    ``lock_timeout`` seconds; None: no lock), check again under the lock that the plan is still
+    fresh - from then on no other apply changes these targets - and execute it."""
+    if lock_timeout is None:
+        return execute(plan, targets, Progress(len(plan.changes)))
+    with locked(plan, targets, lock_timeout):
+        check_fresh(plan, targets)
+        return execute(plan, targets, Progress(len(plan.changes)))
+
+
 def execute(
     plan: Plan,
     targets: dict[str, Target],
@@ -152,4 +186,4 @@ def execute(
     return report
 
 
-__all__ = ["REPLACE", "check_fresh", "execute", "make_plan", "ordered"]
+__all__ = ["REPLACE", "apply_plan", "check_fresh", "execute", "locked", "make_plan", "ordered"]

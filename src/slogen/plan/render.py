@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from slogen.errors import SlogenError
 from slogen.plan.model import CREATE, DELETE, MISSING, REPLACE, SYMBOLS, UPDATE, Change, Plan
 
 COLOURS = {CREATE: "green", UPDATE: "yellow", DELETE: "red", REPLACE: "magenta"}
@@ -162,3 +163,17 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 def render_json(plan: Plan) -> str:
     return json.dumps(plan_json(plan), indent=2, ensure_ascii=False)
+
+
+def render_json_error(exc: SlogenError) -> str:
+    """What ``plan --format json`` prints on stdout when it cannot plan: a program reading it
+    gets a document rather than nothing (``error`` set, ``problems`` as ``validate --format
+    json`` lists them, ``has_changes`` false); the text still goes to stderr."""
+    document = {
+        "format_version": 1,
+        "error": exc.message,
+        "hint": exc.hint or None,
+        "has_changes": False,
+        "problems": [p.as_dict() for p in exc.problems],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

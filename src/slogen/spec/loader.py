@@ -30,9 +30,10 @@ from slogen.spec.model import (
     Service,
 )
 from slogen.spec.no_traffic import read_no_traffic
+from slogen.spec.project import default_name, scoped_targets
 from slogen.spec.settings import BUILTIN_POLICIES, SettingsReader, default_targets
 from slogen.spec.traffic import parse_traffic
-from slogen.spec.yamlsource import load_yaml
+from slogen.spec.yamlsource import generated, load_yaml
 
 CONFIG_NAME = "slogen.yaml"
 RESERVED_LABELS = ("service", "slo", "severity", "tier", "team")
@@ -73,6 +74,7 @@ def discover(paths: list[str], problems: Problems) -> tuple[list[Path], Path | N
             and p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
             and p != root_config
+            and not generated(p)  # build's out/ kept inside the spec directory
         ]
         for p in found:
             if p.name == CONFIG_NAME:
@@ -432,6 +434,7 @@ def load_project_with_warnings(
     targets = default_targets()
     broken: frozenset[str] = frozenset()
     alertmanager = None  # slogen.yaml's `alertmanager:` block, passed through
+    project_name: str | None = None  # slogen.yaml's `project:`, else from the directory
     if config_path is not None:
         data = _read_file(config_path, problems) if config_path.exists() else None
         if not config_path.exists():
@@ -444,6 +447,7 @@ def load_project_with_warnings(
             )
             broken = frozenset(config_reader.broken)
             alertmanager = config_reader.alertmanager
+            project_name = config_reader.project
         config_resolved = config_path.resolve()
         spec_paths = [p for p in spec_paths if p.resolve() != config_resolved]
     reader = _SpecReader(check, policies, default_policy, broken)
@@ -475,12 +479,14 @@ def load_project_with_warnings(
         services.append(service)
     if problems:
         raise SlogenError(f"{len(problems.errors)} error(s) in the specs", problems)
+    project_name = project_name or default_name(config_path, list(paths))
     project = Project(
         services=tuple(sorted(services, key=lambda s: s.name)),
         policies=tuple(policies[name] for name in sorted(policies)),
         default_policy=default_policy,
-        targets=targets,
+        targets=scoped_targets(targets, project_name),
         config_file=str(config_path) if config_path else None,
         alertmanager=alertmanager,
+        project=project_name,
     )
     return project, problems

@@ -202,6 +202,9 @@ class Project:
     targets: tuple[Target, ...]
     config_file: str | None = None
     alertmanager: AlertmanagerSettings | None = None  # slogen.yaml's block; None: defaults
+    # Whose objects these are (slogen.yaml's `project:`, else from the directory): written into
+    # every ownership marker, so that two projects sharing an account never touch each other's.
+    project: str | None = None
 
     def slos(self):
         for service in self.services:

@@ -35,6 +35,7 @@ BUILTIN_POLICIES = {
 PROMETHEUS_FORMATS = ("rules", "prometheusrule")  # values of a target's `format` option
 REGION_EXAMPLE = "an AWS region such as eu-west-1"
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PROJECT_RE = re.compile(r"^(?=.{1,63}$)[a-z0-9]+(-[a-z0-9]+)*$")  # slogen.yaml's `project:`
 # What each target option is, whichever backend takes it; anything else is plain text. Any
 # string option may hold ${VARIABLE} references (expanded when the target is used, see
 # slogen.envref); credentials must be nothing else.
@@ -63,6 +64,7 @@ class SettingsReader:
         self.check = check
         self.broken: set[str] = set()  # policies defined but invalid (already reported)
         self.alertmanager: AlertmanagerSettings | None = None  # the `alertmanager:` block
+        self.project: str | None = None  # the `project:` name, when given
 
     def tier(self, f: Field) -> Tier | None:
         fields = self.check.mapping(
@@ -195,13 +197,24 @@ class SettingsReader:
             return None
         return text
 
+    def project_name(self, f: Field) -> str | None:
+        """``project:``, the name written into every ownership marker (see
+        :func:`slogen.spec.project.default_name` for the default)."""
+        text = self.check.string(f)
+        if text is not None and not PROJECT_RE.match(text):
+            self.check.fail(
+                f, "a project name of lower-case letters, digits and '-' (up to 63 characters)"
+            )
+            return None
+        return text
+
     def read(self, f: Field) -> tuple[dict[str, Policy], str, tuple[Target, ...]]:
         policies = dict(BUILTIN_POLICIES)
         default = "workbook"
         targets = {t.backend: t for t in default_targets()}
         fields = self.check.mapping(
             f,
-            ("default_policy", "policies", "targets", "alertmanager"),
+            ("project", "default_policy", "policies", "targets", "alertmanager"),
             what="a mapping (the project settings)",
         )
         if fields is None:
@@ -249,4 +262,6 @@ class SettingsReader:
                     targets[backend] = target
         if "alertmanager" in fields:
             self.alertmanager = read_alertmanager(self.check, fields["alertmanager"], policies)
+        if "project" in fields:
+            self.project = self.project_name(fields["project"])
         return policies, default, tuple(targets[b] for b in registry.NAMES)

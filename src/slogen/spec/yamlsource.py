@@ -7,6 +7,8 @@ Duplicate keys, which PyYAML silently overwrites, are reported instead.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from slogen.errors import Location, Problems
@@ -15,6 +17,20 @@ try:  # the C parser is much faster; fall back to the pure-Python one where it i
     _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
+
+
+GENERATED_MARKER = "# managed-by: slogen"  # the first line of every YAML file slogen writes
+
+
+def generated(path: Path) -> bool:
+    """Whether ``path`` is a file slogen wrote (its first line is :data:`GENERATED_MARKER`):
+    never a spec, though it sits among them (``build -o specs/out``); read as specs, a build's
+    rule files gave dozens of errors."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return handle.readline().strip() == GENERATED_MARKER
+    except OSError:
+        return False
 
 
 class LocDict(dict):

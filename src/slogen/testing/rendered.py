@@ -19,6 +19,7 @@ import yaml
 from slogen.backends.prometheus.rulefiles import GROUP_PREFIX, dump_yaml
 from slogen.durations import format_duration
 from slogen.engine import TierMath
+from slogen.templating import go_template_text
 from slogen.testing.testfile import ExprCheck, Sample, number_text, selector
 
 
@@ -104,7 +105,8 @@ class RenderedSLO:
         rule = self.alerts[tier]
         labels = dict(self.output_labels)
         labels.update({"alertname": str(rule["alert"]), "alertstate": "firing"})
-        labels.update({str(k): str(v) for k, v in rule["labels"].items()})
+        # the rule's label values are Go templates (spec text escaped): ALERTS has them expanded
+        labels.update({str(k): go_template_text(str(v)) for k, v in rule["labels"].items()})
         labels["__name__"] = "ALERTS"
         return Sample(labels, 1.0)
 

@@ -26,7 +26,7 @@ from slogen.backends.cloudwatch.checks import validate
 from slogen.backends.cloudwatch.files import STORE
 from slogen.backends.cloudwatch.forms import plan_notes, tier_forms
 from slogen.backends.cloudwatch.names import BACKEND as NAME
-from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, METRIC_ALARM
+from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, METRIC_ALARM, with_project
 from slogen.backends.cloudwatch.render import render
 from slogen.backends.contract import Capabilities, Target, target_label
 from slogen.errors import Problem
@@ -59,7 +59,8 @@ class CloudWatchBackend:
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
         resources = render(project, target_label(project.target(NAME)), templates)
-        return common.with_no_traffic(project, resources, NAME, no_traffic.alarm, templates)
+        resources = common.with_no_traffic(project, resources, NAME, no_traffic.alarm, templates)
+        return with_project(resources, project.project)  # the ownership tags' project scope
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
         return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}

@@ -37,6 +37,18 @@ READ_RETRIES = 5
 WRITE_RETRIES = 9
 CONNECT_TIMEOUT = 10.0  # seconds
 READ_TIMEOUT = 60.0
+TIMEOUT_VARIABLE = "SLOGEN_HTTP_TIMEOUT"  # seconds, both timeouts: for tests of hung servers
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) seconds: the constants, or ``SLOGEN_HTTP_TIMEOUT`` for both."""
+    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        value = 0.0
+    return (value, value) if value > 0 else (CONNECT_TIMEOUT, READ_TIMEOUT)
+
 
 CREDENTIAL_HINT = (
     "slogen uses the standard AWS credential chain: AWS_ACCESS_KEY_ID and "
@@ -98,6 +110,18 @@ def _session() -> Any:
         return session
 
 
+def default_region() -> str | None:
+    """The region the AWS credential chain names by default (``AWS_REGION``,
+    ``AWS_DEFAULT_REGION``, the profile's ``region``), or None; no credentials are needed."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        region = _session().region_name
+    except BotoCoreError:  # a broken config file is reported when credentials are loaded
+        return None
+    return str(region) if region else None
+
+
 class Aws:
     """boto3 clients per (service, region) for one command, a request counter.
 
@@ -126,8 +150,8 @@ class Aws:
             )
         self.config = Config(
             retries={"mode": "adaptive", "max_attempts": retries},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
+            connect_timeout=timeouts()[0],
+            read_timeout=timeouts()[1],
             max_pool_connections=WORKERS * 2,
             user_agent_extra=f"slogen/{__version__}",
         )

@@ -20,6 +20,7 @@ from slogen.backends.cloudwatch.names import (
     action_region,
     configured_regions,
     source_of,
+    with_project,
 )
 from slogen.backends.cloudwatch.render import render_slo
 from slogen.backends.contract import target_label
@@ -85,7 +86,7 @@ def request_problems(res: Resource) -> list[tuple[str, str]]:
                 (
                     "labels",
                     f"the tag {key}={value!r} has characters AWS tags do not allow (letters, "
-                    "digits, spaces and _ . : / = + - @ only)",
+                    "digits, spaces and _ . : / = + - @ only; no tab or newline)",
                 )
             )
     if res.kind == COMPOSITE_ALARM:
@@ -210,6 +211,7 @@ def validate(project: Project, templates: str | None = None) -> list[Problem]:
         for index, slo in enumerate(service.slos):
             if source_of(slo) is None:
                 continue
-            rendered = render_slo(service, slo, templates, tname)
+            # with the project tag, as render adds it: it counts against AWS's 50 tags
+            rendered = with_project(render_slo(service, slo, templates, tname), project.project)
             _slo_problems(service, index, slo, rendered, allowed, problems)
     return list(problems)  # sorted by location and path, as the CLI shows them

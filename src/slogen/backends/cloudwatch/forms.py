@@ -77,8 +77,9 @@ def plan_notes(project: Project) -> list[str]:
         used = spec_regions(project)
         if used:
             notes.append(
-                f"reading alarms in {', '.join(used)} only (the regions the specs name); alarms "
-                "slogen made in a region no spec names any more are not seen and not deleted. "
+                f"reading alarms in {', '.join(used)} only (the regions the specs name, and "
+                "the AWS default region if one is set); alarms slogen made in another region "
+                "no spec names any more are not seen and not deleted. "
                 "List every region slogen manages in targets.cloudwatch.regions to keep them in "
                 "view"
             )

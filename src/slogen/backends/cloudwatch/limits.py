@@ -26,7 +26,7 @@ AWS would otherwise answer with during ``apply``.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from functools import lru_cache
 
 from slogen.backends.cloudwatch.names import window_text
@@ -49,7 +49,11 @@ MAX_NAMESPACE_LENGTH = 255
 MAX_METRIC_NAME_LENGTH = 255
 MAX_DIMENSION_NAME_LENGTH = 255
 MAX_DIMENSION_VALUE_LENGTH = 1_024
-TAG_TEXT_RE = re.compile(r"^[\w\s.:/=+\-@]*$", re.UNICODE)
+# AWS's tag pattern, ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ (the Tag shape of the Resource Groups
+# Tagging and other APIs; "Tag naming limits and requirements" in AWS's tagging guide): letters,
+# separators (space; not tab or newline, which are control characters), numbers and _.:/=+-@.
+TAG_SYMBOLS = frozenset("_.:/=+-@")
+TAG_SEPARATORS = ("Zs", "Zl", "Zp")
 
 PAGE_SIZE = 100  # DescribeAlarms MaxRecords, GetResources ResourcesPerPage, names per check
 DELETE_BATCH = 100  # alarms per DeleteAlarms call (metric alarms; composites go one per call)
@@ -72,8 +76,11 @@ TPS: dict[str, float] = {
 
 @lru_cache(maxsize=4096)
 def tag_text_ok(text: str) -> bool:
-    """Cached: the same few tag texts repeat on every alarm of a service."""
-    return bool(TAG_TEXT_RE.match(text))
+    """Whether AWS takes ``text`` as a tag key or value (:data:`TAG_SYMBOLS`). Cached: the
+    same few tag texts repeat on every alarm of a service."""
+    return all(
+        c.isalnum() or c in TAG_SYMBOLS or unicodedata.category(c) in TAG_SEPARATORS for c in text
+    )
 
 
 def window_obstacle(seconds: int) -> str:

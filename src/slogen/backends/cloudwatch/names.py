@@ -9,9 +9,12 @@ the backend.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
+from slogen.backends import scope
 from slogen.durations import format_duration
+from slogen.resources import Resource
 from slogen.spec.model import SLO
 from slogen.spec.model import Target as TargetSettings
 
@@ -26,6 +29,8 @@ NAME_PREFIX = "slogen/"
 # Ownership tags: an alarm is slogen's only with both, and the key must match its name.
 OWNER_TAG = "managed-by"
 KEY_TAG = "slogen-key"
+# Which slogen project the alarm belongs to (see slogen.backends.scope).
+PROJECT_TAG = scope.PROJECT_TAG
 
 _ARN_REGION_RE = re.compile(r"^arn:[^:]+:[^:]+:([a-z0-9-]*):")
 _RULE_REF_RE = re.compile(r'\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)')
@@ -40,6 +45,20 @@ def key_of(name: str) -> str | None:
     if not name.startswith(NAME_PREFIX) or len(name) == len(NAME_PREFIX):
         return None
     return name[len(NAME_PREFIX) :]
+
+
+def with_project(resources: list[Resource], project: str | None) -> list[Resource]:
+    """Rendered alarms with the project among their ownership tags (``Tags`` stays sorted, as
+    bodies are in normal form); added in one place, after every alarm is rendered."""
+    if not project:
+        return resources
+    return [
+        replace(
+            r,
+            body={**r.body, "Tags": dict(sorted({**r.body["Tags"], PROJECT_TAG: project}.items()))},
+        )
+        for r in resources
+    ]
 
 
 def window_text(seconds: int) -> str:

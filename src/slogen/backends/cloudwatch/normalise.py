@@ -19,6 +19,7 @@ from slogen.backends.cloudwatch.names import (
     key_of,
     rule_references,
 )
+from slogen.backends.scope import PROJECT_TAG, belongs
 from slogen.resources import MANAGED_BY
 
 
@@ -177,15 +178,18 @@ def operation_of(kind: str) -> str:
     return "PutCompositeAlarm" if kind == COMPOSITE_ALARM else "PutMetricAlarm"
 
 
-def ownership(name: str, tags: Mapping[str, str] | None) -> str | None:
+def ownership(name: str, tags: Mapping[str, str] | None, project: str | None = None) -> str | None:
     """The slogen key of an alarm, or None when slogen does not own it.
 
     Owned means a name under ``slogen/``, the tag ``managed-by=slogen`` AND the tag
     ``slogen-key`` equal to the key in the name. An alarm named ``slogen/...`` without them, or
-    tagged by someone else, is never updated or deleted.
+    tagged by someone else, is never updated or deleted. With ``project``, neither is one
+    tagged ``slogen-project`` with another project (:mod:`slogen.backends.scope`).
     """
     key = key_of(name)
     if key is None or not tags or tags.get(OWNER_TAG) != MANAGED_BY:
+        return None
+    if not belongs(project, tags.get(PROJECT_TAG)):
         return None
     return key if tags.get(KEY_TAG) == key else None
 

@@ -15,15 +15,24 @@ The tagging API is eventually consistent, so an alarm under ``slogen/`` that it 
 before it is called someone else's, and the plan says when that found alarms of slogen's the
 tagging API had not listed yet. A desired alarm whose name is taken by someone else's alarm
 stops the plan (:func:`conflicts`) rather than overwrite it.
+
+A read that looks incomplete stops the plan (:class:`slogen.plan.creates.IncompleteRead`):
+``DescribeAlarms`` gives no total, so its pages are checked against the tagging API's. An alarm
+the tagging API lists as slogen's but the ``DescribeAlarms`` pages did not return is asked for
+by name (``DescribeAlarms(AlarmNames=...)``); if it exists, a page was short (the tagging API
+being eventually consistent, an alarm it still lists after a delete is simply gone). A short
+tagging page needs no check: the alarms it left out are asked ``ListTagsForResource`` one by
+one, as above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from slogen.backends import scope as project_scope
 from slogen.backends.cloudwatch.aws import (
     ALARM_TYPES,
     MAX_PAGES,
@@ -47,6 +56,7 @@ from slogen.backends.cloudwatch.normalise import (
     normalise_metric_alarm,
     ownership,
 )
+from slogen.plan.creates import IncompleteRead
 from slogen.resources import MANAGED_BY, LiveState, Resource
 
 
@@ -65,6 +75,7 @@ def describe(aws: Aws, region: str, **params: Any) -> list[tuple[str, dict[str, 
     without ``AlarmTypes`` AWS returns metric alarms only), a page of 100 at a time."""
     found: list[tuple[str, dict[str, Any]]] = []
     paging: dict[str, Any] = {}
+    tokens: set[str] = set()
     for _ in range(MAX_PAGES):
         page = aws.call(
             region,
@@ -79,8 +90,16 @@ def describe(aws: Aws, region: str, **params: Any) -> list[tuple[str, dict[str, 
         found.extend((COMPOSITE_ALARM, a) for a in page.get("CompositeAlarms") or [])
         if not page.get("NextToken"):
             break
+        _next_token(tokens, str(page["NextToken"]), f"CloudWatch in {region}", "DescribeAlarms")
         paging = {"NextToken": page["NextToken"]}
     return found
+
+
+def _next_token(seen: set[str], token: str, target: str, operation: str) -> None:
+    """A paging token met twice means the pages loop: what they hold is not the whole list."""
+    if token in seen:
+        raise IncompleteRead(target, f"{operation} answered the same next-page token twice")
+    seen.add(token)
 
 
 def describe_alarms(aws: Aws, region: str) -> list[tuple[str, dict[str, Any]]]:
@@ -92,6 +111,7 @@ def owned_tags(aws: Aws, region: str) -> dict[str, dict[str, str]]:
     """ARN -> tags of every alarm tagged managed-by=slogen in the region (tagging API pages)."""
     found: dict[str, dict[str, str]] = {}
     token = ""
+    tokens: set[str] = set()
     for _ in range(MAX_PAGES):
         params: dict[str, Any] = {
             "ResourceTypeFilters": ["cloudwatch:alarm"],
@@ -106,6 +126,7 @@ def owned_tags(aws: Aws, region: str) -> dict[str, dict[str, str]]:
         token = page.get("PaginationToken") or ""
         if not token:
             break
+        _next_token(tokens, token, f"CloudWatch in {region}", "GetResources")
     return found
 
 
@@ -117,6 +138,7 @@ def read_region(aws: Aws, region: str) -> RegionAlarms:
         tags_future = pool.submit(owned_tags, aws, region)
         alarms, tags = alarms_future.result(), tags_future.result()
     state = RegionAlarms(region, alarms, dict(tags))
+    check_complete(aws, region, alarms, tags)
     for _kind, raw in alarms:
         arn = str(raw.get("AlarmArn"))
         if arn in tags:
@@ -128,6 +150,33 @@ def read_region(aws: Aws, region: str) -> RegionAlarms:
     return state
 
 
+def check_complete(
+    aws: Aws,
+    region: str,
+    alarms: list[tuple[str, dict[str, Any]]],
+    tags: Mapping[str, Mapping[str, str]],
+) -> None:
+    """Raise :class:`IncompleteRead` when an owned alarm the tagging API lists exists but the
+    ``DescribeAlarms`` pages left it out (see the module docstring)."""
+    described = {str(raw.get("AlarmArn")) for _kind, raw in alarms}
+    names = sorted(
+        arn.split(":alarm:", 1)[1]
+        for arn, values in tags.items()
+        if arn not in described
+        and ":alarm:" in arn
+        and arn.split(":alarm:", 1)[1].startswith(NAME_PREFIX)
+        and values.get(OWNER_TAG) == MANAGED_BY
+    )
+    for start in range(0, len(names), PAGE_SIZE):
+        found = describe(aws, region, AlarmNames=names[start : start + PAGE_SIZE])
+        if found:
+            raise IncompleteRead(
+                f"CloudWatch in {region}",
+                f"DescribeAlarms did not return {len(found)} of slogen's alarms that exist, "
+                f"e.g. {found[0][1].get('AlarmName')}",
+            )
+
+
 @dataclass
 class Snapshot:
     """The owned alarms as resources, and the names under ``slogen/`` that are not slogen's."""
@@ -135,9 +184,17 @@ class Snapshot:
     resources: list[Resource]
     unowned: dict[str, list[str]]  # region -> alarm names
     strays: list[str]  # keys owned in more than one region (the extra copies get deleted)
+    # key -> the other slogen project, None: before projects (see slogen.backends.scope)
+    foreign: dict[str, str | None] = field(default_factory=dict)
 
 
-def snapshot(regions: list[RegionAlarms], tname: str, preferred: dict[str, str]) -> Snapshot:
+def snapshot(
+    regions: list[RegionAlarms],
+    tname: str,
+    preferred: dict[str, str],
+    project: str | None = None,
+    adoptable: Collection[str] | None = None,
+) -> Snapshot:
     """Turn raw alarms into resources keyed like render's.
 
     A key owned in two regions (a region change that was interrupted) keeps its key in the
@@ -146,6 +203,7 @@ def snapshot(regions: list[RegionAlarms], tname: str, preferred: dict[str, str])
     """
     owned: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = []
     unowned: dict[str, list[str]] = {}
+    foreign: dict[str, str | None] = {}
     for state in regions:
         for kind, raw in state.alarms:
             name = str(raw.get("AlarmName", ""))
@@ -153,6 +211,10 @@ def snapshot(regions: list[RegionAlarms], tname: str, preferred: dict[str, str])
             key = ownership(name, tags)
             if key is None:
                 unowned.setdefault(state.region, []).append(name)
+            elif not project_scope.claims(
+                project, tags.get(project_scope.PROJECT_TAG), key, adoptable
+            ):  # another slogen project's, or from before projects and not wanted here
+                foreign[key] = tags.get(project_scope.PROJECT_TAG)
             else:
                 owned.append((state.region, key, kind, raw, tags))
     by_key: dict[str, list[str]] = {}
@@ -186,7 +248,7 @@ def snapshot(regions: list[RegionAlarms], tname: str, preferred: dict[str, str])
             )
         )
     resources.sort(key=lambda r: (r.key, r.kind))
-    return Snapshot(resources, {r: sorted(n) for r, n in unowned.items()}, sorted(strays))
+    return Snapshot(resources, {r: sorted(n) for r, n in unowned.items()}, sorted(strays), foreign)
 
 
 @dataclass(frozen=True)
@@ -217,7 +279,13 @@ def scope(configured: Sequence[str], known: Sequence[Resource]) -> Scope:
     return Scope(tuple(sorted(regions)), preferred)
 
 
-def read_live(aws: Callable[[], Aws], tname: str, where: Scope) -> LiveState:
+def read_live(
+    aws: Callable[[], Aws],
+    tname: str,
+    where: Scope,
+    project: str | None = None,
+    adoptable: Collection[str] | None = None,
+) -> LiveState:
     """The owned alarms of every region in ``where``; no region, no AWS call (and no
     credentials needed) at all. ``aws`` makes the clients once there is something to read."""
     if not where.regions:
@@ -228,7 +296,7 @@ def read_live(aws: Callable[[], Aws], tname: str, where: Scope) -> LiveState:
             states = list(pool.map(lambda r: read_region(client, r), where.regions))
     except AwsError as exc:
         raise read_error(exc) from None
-    snap = snapshot(states, tname, dict(where.preferred))
+    snap = snapshot(states, tname, dict(where.preferred), project, adoptable)
     warnings = []
     for region, names in sorted(snap.unowned.items()):
         warnings.append(
@@ -249,6 +317,7 @@ def read_live(aws: Callable[[], Aws], tname: str, where: Scope) -> LiveState:
             "deleted"
         )
     state = LiveState(snap.resources, warnings, {"unowned": snap.unowned})
+    project_scope.note(state, snap.foreign, "CloudWatch alarm")  # another project's: left alone
     state.extra["requests"] = client.requests
     return state
 
@@ -275,4 +344,4 @@ def conflicts(desired: Sequence[Resource], live: LiveState) -> list[str]:
                 f"the alarm {name} in {region} is a {other}, but slogen needs a {res.kind} "
                 "of that name; delete the alarm and plan again"
             )
-    return out
+    return out + project_scope.conflicts(desired, live)

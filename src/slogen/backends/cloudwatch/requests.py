@@ -19,6 +19,13 @@ how each change becomes AWS calls:
   new region and then deletes the old one; composites refer to alarms by name, so nothing is
   re-pointed.
 
+* **A lost create answer cannot duplicate**: ``PutMetricAlarm`` "creates or updates an alarm"
+  and, for an existing alarm, "the update completely overwrites the previous configuration of
+  the alarm" (CloudWatch API reference, PutMetricAlarm; ``PutCompositeAlarm`` likewise), and an
+  alarm name is unique in a region. So a Put retried after a 5xx or a timeout (botocore does)
+  writes the same alarm again; its ``Tags``, ignored on an existing alarm, were set by the
+  first Put that created it. No re-read is needed before retrying (:mod:`slogen.plan.creates`).
+
 A failure is AWS's (redacted) message; no credentials at all is :class:`~slogen.plan.executor.
 Fatal` and stops what has not started.
 """

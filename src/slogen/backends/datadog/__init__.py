@@ -16,6 +16,7 @@ from slogen.backends import common
 from slogen.backends.contract import Capabilities, Target
 from slogen.backends.datadog import no_traffic
 from slogen.backends.datadog.checks import validate
+from slogen.backends.datadog.facts import with_project
 from slogen.backends.datadog.files import STORE
 from slogen.backends.datadog.forms import plan_notes, tier_forms
 from slogen.backends.datadog.render import render as render_resources
@@ -46,7 +47,10 @@ class DatadogBackend:
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
         resources = render_resources(project, templates)
-        return common.with_no_traffic(project, resources, self.name, no_traffic.monitor, templates)
+        resources = common.with_no_traffic(
+            project, resources, self.name, no_traffic.monitor, templates
+        )
+        return with_project(resources, project.project)  # the ownership tags' project scope
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
         return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}

@@ -36,12 +36,14 @@ live objects) and apply substitutes real ids, including ids created earlier in t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from slogen.backends.scope import PROJECT_TAG
 from slogen.durations import format_duration
-from slogen.resources import MANAGED_BY
+from slogen.resources import MANAGED_BY, Resource
 from slogen.spec.model import SLO, Service
 
 BACKEND = "datadog"
@@ -107,6 +109,22 @@ def base_tags(service: Service, slo: SLO, key: str) -> list[str]:
         tags.append(f"team:{service.owner}")
     tags.extend(f"{k}:{v}" for k, v in service.labels)
     return tags
+
+
+def project_tag(project: str) -> str:
+    """The tag that scopes an object to its slogen project (see :mod:`slogen.backends.scope`)."""
+    return tag(f"{PROJECT_TAG}:{project}")
+
+
+def with_project(resources: list[Resource], project: str | None) -> list[Resource]:
+    """Rendered resources with the project tag among their ownership tags (sorted, as the
+    bodies are in normal form); added in one place, after every object is rendered."""
+    if not project:
+        return resources
+    return [
+        replace(r, body={**r.body, "tags": sorted({*r.body["tags"], project_tag(project)})})
+        for r in resources
+    ]
 
 
 def symbol(kind: str, key: str) -> str:

@@ -39,7 +39,7 @@ from slogen.backends.datadog.facts import (
     sorted_tags,
     window_text,
 )
-from slogen.backends.datadog.render import DEFAULT_PRIORITY, PRIORITIES, text_from
+from slogen.backends.datadog.render import DEFAULT_PRIORITY, PRIORITIES, message_text, text_from
 from slogen.backends.datadog.source import DatadogSource
 from slogen.errors import Problem, Problems
 from slogen.resources import Resource
@@ -61,8 +61,12 @@ def monitor(service: Service, slo: SLO, templates: str | None, tname: str) -> Re
     assert no_traffic is not None
     key = f"{service.name}/{slo.name}/{no_traffic.id}"
     context = {
-        **common.no_traffic_fields(service, slo),
-        "slo_description": slo.description.strip().rstrip("."),
+        **message_text(
+            {
+                **common.no_traffic_fields(service, slo),
+                "slo_description": slo.description.strip().rstrip("."),
+            }
+        ),
         "handles": list(slo.alerting.for_severity(no_traffic.severity).route(BACKEND)),
         "key": key,
     }

@@ -8,10 +8,12 @@ every plan would show drift nobody made. Render builds desired bodies directly i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from slogen.backends.datadog.facts import MANAGED_OPTIONS, METRIC_TYPE, number, sorted_tags
-from slogen.resources import MANAGED_BY
+from slogen.backends.scope import PROJECT_TAG, belongs
+from slogen.resources import MANAGED_BY, Resource
 
 
 def _text(value: Any) -> str:
@@ -89,15 +91,58 @@ def normalise_slo_body(raw: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def ownership(tags: list[str] | None) -> str | None:
+def ownership(tags: list[str] | None, project: str | None = None) -> str | None:
     """The slogen key of an object, or None when slogen does not own it.
 
     Owned means tagged ``managed-by:slogen`` AND ``slogen-key:<key>``; anything else is never
-    updated or deleted, whatever its name or other tags.
+    updated or deleted, whatever its name or other tags. With ``project``, an object tagged
+    with another slogen project is not owned either (:mod:`slogen.backends.scope`).
     """
     lowered = [str(t).strip().lower() for t in tags or []]
     if f"managed-by:{MANAGED_BY}" not in lowered:
         return None
     keys = [t.split(":", 1)[1] for t in lowered if t.startswith("slogen-key:")]
     keys = [k for k in keys if k]
-    return keys[0] if len(keys) == 1 else None
+    if len(keys) != 1 or not belongs(project, project_in(tags)):
+        return None
+    return keys[0]
+
+
+def project_in(tags: list[str] | None) -> str | None:
+    """The slogen project an object is tagged with (None: none, or not exactly one)."""
+    prefix = f"{PROJECT_TAG}:"
+    lowered = [str(t).strip().lower() for t in tags or []]
+    names = {t[len(prefix) :] for t in lowered if t.startswith(prefix) and len(t) > len(prefix)}
+    return names.pop() if len(names) == 1 else None
+
+
+def settle_duplicates(
+    resources: list[Resource], desired: Mapping[tuple[str, str], dict[str, Any]]
+) -> tuple[list[Resource], list[str]]:
+    """Owned objects that share a key with an older one (read as ``<key>#<id>``): which to
+    delete and which to leave alone.
+
+    An exact copy (its body equals the kept object's, or what slogen wants there: what an
+    interrupted or retried create leaves) stays in the live state, so the plan deletes it. A
+    copy whose content differs, e.g. a monitor cloned in the Datadog UI (which keeps every tag)
+    and then edited, is someone's work: it is dropped from the live state (never updated or
+    deleted) and the plan warns about it. ``desired`` maps (kind, key) to desired bodies.
+    """
+    by_key = {(r.kind, r.key): r for r in resources}
+    kept: list[Resource] = []
+    warnings: list[str] = []
+    for res in resources:
+        base = res.key.split("#", 1)[0]
+        original = by_key.get((res.kind, base))
+        if base == res.key or original is None:
+            kept.append(res)
+            continue
+        if res.body in (original.body, desired.get((res.kind, base))):
+            kept.append(res)
+            continue
+        warnings.append(
+            f"{res.kind} {res.live_id} carries the tags of {base} (managed-by:{MANAGED_BY}, "
+            f"slogen-key:{base}) but differs from it, like a copy made in the Datadog UI; "
+            "slogen leaves it alone: remove its slogen-key tag, or delete it"
+        )
+    return kept, warnings

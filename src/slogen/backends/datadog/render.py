@@ -106,10 +106,19 @@ def slo_context(service: Service, slo: SLO) -> dict[str, Any]:
     }
 
 
+def message_text(base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with the spec's free text (description, runbook) kept literal in a monitor
+    message, where Datadog reads ``{{ }}`` as its template variables
+    (:func:`slogen.templating.datadog_literal`). The SLO object's description is not a template
+    and keeps the plain text."""
+    free = ("slo_description", "runbook")
+    return {k: templating.datadog_literal(v) if k in free else v for k, v in base.items()}
+
+
 def context(slo: SLO, base: dict[str, Any], tf: TierForm, key: str) -> dict[str, Any]:
     """Everything the notifying monitor's templates may use for one tier."""
     return {
-        **base,
+        **message_text(base),
         **tf.numbers,
         "handles": list(slo.alerting.for_severity(tf.math.severity).route(BACKEND)),
         "key": key,

@@ -58,10 +58,14 @@ class PrometheusBackend:
     def render(self, project: Project, templates: str | None) -> list[Resource]:
         from slogen.backends.prometheus import no_traffic
         from slogen.backends.prometheus.render import render
+        from slogen.backends.prometheus.rulefiles import with_project
 
         tname = target_label(project.target(self.name))
         resources = render(project, tname, templates)
-        return common.with_no_traffic(project, resources, self.name, no_traffic.alert, templates)
+        resources = common.with_no_traffic(
+            project, resources, self.name, no_traffic.alert, templates
+        )
+        return with_project(resources, project.project)  # the alerts' project annotation
 
     def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
         from slogen.backends.prometheus.rulefiles import rule_files

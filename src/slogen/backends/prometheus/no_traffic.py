@@ -23,7 +23,7 @@ from typing import Any
 
 from slogen import templating
 from slogen.backends import common
-from slogen.backends.prometheus.render import recording_rules
+from slogen.backends.prometheus.render import literal_labels, literal_text, recording_rules
 from slogen.durations import format_duration
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Service
@@ -61,7 +61,9 @@ def alert_rule(service: Service, slo: SLO, templates: str | None) -> dict[str, A
             "tier": no_traffic.id,
         }
     )
-    context = {**common.no_traffic_fields(service, slo), "slo_description": slo.description}
+    context = literal_text(
+        {**common.no_traffic_fields(service, slo), "slo_description": slo.description}
+    )
     annotations = {
         "summary": templating.render("prometheus/no_traffic_summary.txt.j2", templates, **context),
         "description": templating.render(
@@ -69,12 +71,12 @@ def alert_rule(service: Service, slo: SLO, templates: str | None) -> dict[str, A
         ),
     }
     if slo.alerting.runbook:
-        annotations["runbook_url"] = slo.alerting.runbook
+        annotations["runbook_url"] = context["runbook"]
     return {
         "alert": alert_name(service, slo),
         "expr": f"{series} == 0\nor\nabsent({series})",
         "for": format_duration(no_traffic.duration),
-        "labels": dict(sorted(labels.items())),
+        "labels": dict(sorted(literal_labels(labels).items())),
         "annotations": annotations,
     }
 

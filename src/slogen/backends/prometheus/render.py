@@ -130,8 +130,25 @@ def events_expr(total: str, kind: str, window: int, base: int) -> str:
 
 
 def annotation_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
-    """Numbers and names the templates may use, already rounded for people."""
-    return {**common.template_context(service, slo, math), "slo_description": slo.description}
+    """Numbers and names the templates may use, already rounded for people; the spec's free
+    text written for Go templates (:func:`literal_text`)."""
+    return literal_text(
+        {**common.template_context(service, slo, math), "slo_description": slo.description}
+    )
+
+
+def literal_text(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` with the spec's free text (descriptions, runbook) escaped for Go templates:
+    Prometheus expands every annotation as one, so ``{{ foo }}`` in a description made
+    ``promtool check rules`` reject the file. slogen's own constructs in the templates
+    (``{{ $value | humanizePercentage }}``) are template text, not data, and stay as they are."""
+    free = ("slo_description", "runbook")
+    return {k: templating.go_template_literal(v) if k in free else v for k, v in context.items()}
+
+
+def literal_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Alert label values escaped for Go templates: Prometheus expands them like annotations."""
+    return {k: templating.go_template_literal(v) for k, v in labels.items()}
 
 
 def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None) -> dict[str, Any]:
@@ -159,7 +176,7 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
         "description": templating.render("prometheus/description.txt.j2", templates, **context),
     }
     if slo.alerting.runbook:
-        annotations["runbook_url"] = slo.alerting.runbook
+        annotations["runbook_url"] = context["runbook"]
     annotations.update(
         {
             "burn_rate": context["burn_rate"],
@@ -172,7 +189,7 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
     return {
         "alert": alert_name(service.name, slo.name),
         "expr": "\nand\n".join(parts),
-        "labels": dict(sorted(labels.items())),
+        "labels": dict(sorted(literal_labels(labels).items())),
         "annotations": annotations,
     }
 

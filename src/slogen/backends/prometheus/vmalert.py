@@ -47,7 +47,8 @@ MetricsQL and vmalert against the PromQL the generated rules assume (VictoriaMet
   (``-rule.validateTemplates``, the default); the page alert's description renders the same.
 * MetricsQL 1.79 parses any function name and fails at evaluation ("unknown func"): experimental
   PromQL functions slogen only warns about (``limit_ratio``, ``info``,
-  ``double_exponential_smoothing``) load and then fail; apply's health check reports them.
+  ``double_exponential_smoothing``) load and then fail; apply's health check reports them and
+  puts the failing services' previous files back (:func:`roll_back_failing`).
 * Prometheus 3's quoted UTF-8 names (``{"http.server.requests"}``) pass slogen's PromQL check
   but vmalert 1.79 cannot parse them (``labelFilterExpr: unexpected token``): the reload is
   refused and reported as such.
@@ -201,30 +202,70 @@ def wait_until_loaded(
 
 def health_problems(
     base_url: str, groups: dict[str, dict[str, Any]], names: list[str]
-) -> tuple[list[str], bool]:
+) -> tuple[list[str], bool, dict[str, list[str]]]:
     """Wait until every rule of the named groups has been evaluated once (at most one group
-    interval and ten seconds, capped at ``EVALUATION_TIMEOUT``); the rules that fail, and
-    whether some were still unevaluated at the deadline."""
+    interval and ten seconds, capped at ``EVALUATION_TIMEOUT``); the rules that fail, whether
+    some were still unevaluated at the deadline, and the failing groups (name -> problems)."""
     longest = max((float(groups[n].get("interval") or 0) for n in names), default=0.0)
     deadline = time.monotonic() + min(EVALUATION_TIMEOUT, longest + 10)
     while True:
         problems: list[str] = []
+        failing: dict[str, list[str]] = {}
         pending = False
         for name in names:
             for rule in groups[name].get("rules") or []:
                 if rule.get("lastError") or rule.get("health") not in ("ok", None):
-                    problems.append(
+                    problem = (
                         f"rule {rule.get('name')} in group {name} fails: {rule.get('lastError')}"
                     )
+                    problems.append(problem)
+                    failing.setdefault(name, []).append(problem)
                 elif rule.get("lastEvaluation", NEVER_EVALUATED).startswith("0001-"):
                     pending = True
         if not pending or time.monotonic() > deadline:
-            return problems, pending
+            return problems, pending, failing
         time.sleep(POLL_INTERVAL)
         groups = loaded_groups(base_url)
         gone = [n for n in names if n not in groups]
         if gone:
-            return [f"rule group {n} was unloaded while slogen waited" for n in gone], False
+            return [f"rule group {n} was unloaded while slogen waited" for n in gone], False, {}
+
+
+def roll_back_failing(
+    url: str,
+    previous: files.Previous,
+    report: ApplyReport,
+    failing: dict[str, list[str]],
+    expected: list[str],
+) -> None:
+    """Restore the files of the services whose new rules fail evaluation (why, and why only
+    theirs: :func:`files.undo_failing`), reload vmalert and wait until it runs them again."""
+    restored = files.undo_failing(previous, report, failing, "rules")
+    if not restored:
+        return  # the failing groups were not written by this apply: only reported
+    wanted: dict[str, list[Signature]] = {}
+    for path, (text, _changes) in restored.items():
+        if text is not None:
+            wanted.update(wanted_rules(files.resources_from_file(text, str(path), "", "rules")))
+    services = {path.name.removesuffix(render_mod.RULE_FILE_SUFFIX) for path in restored}
+    removed = [g for g in expected if files.service_of_group(g) in services and g not in wanted]
+    names = ", ".join(sorted(path.name for path in restored))
+    try:
+        before = reload_counters(url)
+        _http("GET", f"{url}/-/reload")
+        outcome, _groups = wait_until_loaded(url, before, wanted, removed)
+    except Unreachable as exc:
+        outcome = f"unreachable ({exc})"
+    if outcome == "loaded":
+        report.errors.append(
+            f"rules that fail evaluation are not left running: {names} put back as they were "
+            f"and vmalert at {url} runs them again"
+        )
+    else:
+        report.errors.append(
+            f"{names} put back as they were, but vmalert at {url} did not take them in "
+            f"({outcome}); it runs the failing rules until it reloads"
+        )
 
 
 class VmalertTarget:
@@ -252,6 +293,10 @@ class VmalertTarget:
 
     def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
         return self._files().conflicts(desired, live)
+
+    def lock(self, holder: str, timeout: float) -> contextlib.AbstractContextManager[None]:
+        """The rules directory's file lock (vmalert reads only rule files, not the lock)."""
+        return self._files().lock(holder, timeout)
 
     def apply(
         self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
@@ -307,11 +352,14 @@ class VmalertTarget:
             )
             return report
         try:
-            problems, pending = health_problems(url, groups, expected)
+            problems, pending, failing = health_problems(url, groups, expected)
         except Unreachable as exc:
             problems, pending = [f"cannot read rules from vmalert at {url}: {exc}"], False
+            failing = {}
         report.errors.extend(problems)
-        if pending and not problems:
+        if failing:
+            roll_back_failing(url, previous, report, failing, expected)
+        elif pending and not problems:
             report.notes.append(
                 f"vmalert at {url} loaded {len(expected)} rule group(s), but some rules had "
                 "not been evaluated yet (vmalert starts a group at its own offset within the "

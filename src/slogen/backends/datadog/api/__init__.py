@@ -8,7 +8,9 @@ handling of an apply are the shared executor's (:func:`slogen.plan.executor.exec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
+from slogen.backends import scope
 from slogen.backends.contract import target_label
 from slogen.backends.datadog.api.client import Client
 from slogen.backends.datadog.api.read import read_live, read_snapshot
@@ -33,8 +35,14 @@ class ApiTarget:
         return read_live(self.settings, known)
 
     def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
-        """Nothing can block an API target up front: unowned objects are never touched."""
-        return []
+        """Unowned objects are never touched; a key another slogen project holds blocks."""
+        return scope.conflicts(desired, live)
+
+    def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
+        """A lease kept as a silent monitor tagged ``slogen-lock`` (see :mod:`.lock`)."""
+        from slogen.backends.datadog.api.lock import account_lock
+
+        return account_lock(self.settings, f"datadog ({self.name})", holder, timeout)
 
     def apply(
         self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
@@ -43,7 +51,7 @@ class ApiTarget:
         composites; deletes afterwards in reverse. The ids of what exists are read first, so
         bodies can name live objects; a replaced monitor's composites are re-pointed."""
         with Client(self.settings) as client:
-            snap = read_snapshot(client)
+            snap = read_snapshot(client, project=scope.project_of(self.settings))
             report = execute(
                 DatadogRequests(client, snap), changes, desired, progress, label=BACKEND
             )

@@ -17,6 +17,17 @@ parser, which fails when Datadog sends that header twice (urllib3 joins them as 
 DataDog/datadog-api-client-python#3460). 429 and 5xx answers are retried a bounded number of
 times, sleeping what ``X-RateLimit-Reset`` asks (seconds until the rate-limit window resets),
 capped.
+
+Creates are not idempotent (a POST stored before its answer was lost makes a second object when
+sent again), so a call made with ``idempotent=False`` is retried only on 429 (Datadog did not
+process it); a 5xx, a timeout or a connection dropped after sending raise a
+:class:`DatadogError` whose ``unknown`` is true, and the shared executor re-reads before
+creating again (:mod:`slogen.plan.creates`). Reads and PUT/DELETE by id are retried as before,
+and so are bodies cut short in transit (urllib3's ``ProtocolError``: nothing was decided from
+them).
+
+``SLOGEN_HTTP_TIMEOUT`` (seconds, read timeout; used by the fault-injection tests, which make a
+server hang past it) overrides :data:`REQUEST_TIMEOUT`'s read part.
 """
 
 from __future__ import annotations
@@ -47,6 +58,18 @@ OWNED_TAG = f"managed-by:{MANAGED_BY}"
 WORKERS = 8  # concurrent calls within one dependency level (and pooled connections)
 REQUEST_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+NOT_PROCESSED = frozenset({429})  # answers after which a create may be sent again as it is
+TIMEOUT_VARIABLE = "SLOGEN_HTTP_TIMEOUT"
+
+
+def request_timeout() -> tuple[float, float]:
+    """(connect, read) seconds: :data:`REQUEST_TIMEOUT`, or ``SLOGEN_HTTP_TIMEOUT`` for both."""
+    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        value = 0.0
+    return (value, value) if value > 0 else REQUEST_TIMEOUT
 
 
 def parse_reset(headers: dict[str, str] | None) -> float | None:
@@ -102,11 +125,13 @@ RETRY = RetryPolicy()
 class DatadogError(Exception):
     """An error answer (or none at all) from Datadog, with a message safe to print."""
 
-    def __init__(self, message: str, status: int = 0, body: Any = None):
+    def __init__(self, message: str, status: int = 0, body: Any = None, unknown: bool = False):
         super().__init__(redact(message))
         self.message = redact(message)
         self.status = status
         self.body = body
+        # the request may have been carried out although it failed (5xx, no answer after sending)
+        self.unknown = unknown or status >= 500
 
 
 def _error_text(status: int, body: Any) -> str:
@@ -207,7 +232,7 @@ class Client:
             check_return_type=False,
             preload_content=False,
             enable_retry=False,
-            request_timeout=REQUEST_TIMEOUT,
+            request_timeout=request_timeout(),
             is_iac=True,  # sends "X-Datadog-Managed-By: iac"
         )
         config.api_key = {"apiKeyAuth": self.settings.api_key, "appKeyAuth": self.settings.app_key}
@@ -235,8 +260,13 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """One API call with retries on 429/5xx; returns the decoded JSON body."""
+    def call(
+        self, what: str, fn: Callable[..., Any], *, idempotent: bool = True, **kwargs: Any
+    ) -> Any:
+        """One API call with retries on 429/5xx; returns the decoded JSON body.
+
+        ``idempotent=False`` (creates): retried on 429 only; see the module docstring.
+        """
         import urllib3
         from datadog_api_client.exceptions import ApiException
 
@@ -249,9 +279,16 @@ class Client:
             return data
 
         def retry_delay(exc: BaseException, attempt: int) -> float | None:
+            if isinstance(exc, urllib3.exceptions.HTTPError):
+                if not idempotent or not _after_sending(exc):
+                    return None  # not sent at all: urllib3 has retried the connection already
+                return self.retry.retry_delay(500, None, attempt)
             if not isinstance(exc, ApiException):
                 return None
-            return self.retry.retry_delay(int(exc.status or 0), exc.headers, attempt)
+            status = int(exc.status or 0)
+            if not idempotent and status not in NOT_PROCESSED:
+                return None
+            return self.retry.retry_delay(status, exc.headers, attempt)
 
         try:
             data = with_retries(once, retry_delay, self.retry.max_total_sleep, _sleep)
@@ -265,9 +302,22 @@ class Client:
             reason = getattr(exc, "reason", None) or exc
             raise DatadogError(
                 f"{what}: cannot reach the Datadog API at {self.settings.host}: "
-                f"{_short_reason(reason)}"
+                f"{_short_reason(reason)}",
+                unknown=_after_sending(exc),
             ) from None
         except ValueError as exc:  # not JSON
             raise DatadogError(
                 f"{what}: Datadog answered something that is not JSON: {exc}"
             ) from None
+
+
+def _after_sending(exc: BaseException) -> bool:
+    """Whether a urllib3 failure happened after the request was sent (a read timed out, the
+    connection was dropped or the body cut short): the server may have acted on it."""
+    import urllib3
+
+    reason = getattr(exc, "reason", None) or exc
+    errors = urllib3.exceptions
+    if isinstance(reason, errors.NewConnectionError | errors.ConnectTimeoutError):
+        return False
+    return isinstance(reason, errors.ReadTimeoutError | errors.ProtocolError)

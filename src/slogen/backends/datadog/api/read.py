@@ -5,16 +5,25 @@ Reading costs one request per list page: monitors by tag ``managed-by:slogen`` w
 ``limit=1000`` (``offset`` paging). Nothing is fetched per object. Live ids in queries are
 turned back into the symbols render writes (``${slo:<key>}``, ``${monitor:<key>}``), so live
 and desired bodies compare as they are.
+
+A read that looks incomplete stops the plan (:class:`slogen.plan.creates.IncompleteRead`), as
+planning on it would create again what exists: the SLO list answers
+``metadata.page.total_filtered_count`` ("the total number of resources that match the
+parameters and filters in the request. This attribute can be used by a client to determine the
+total number of pages": SLOListResponseMetadataPage, datadog-api-client), which the pages must
+add up to; the monitor list has no total, so when it lacks monitors the specs want it is read a
+second time and both reads must agree (:func:`slogen.plan.creates.confirmed`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from slogen.backends import scope
 from slogen.backends.contract import target_label
 from slogen.backends.datadog.api.client import OWNED_TAG, Client, DatadogError
 from slogen.backends.datadog.facts import (
@@ -28,8 +37,11 @@ from slogen.backends.datadog.normalise import (
     normalise_monitor_body,
     normalise_slo_body,
     ownership,
+    project_in,
+    settle_duplicates,
 )
 from slogen.errors import SlogenError
+from slogen.plan.creates import IncompleteRead, confirmed
 from slogen.resources import LiveState, Resource
 from slogen.spec.model import Target as TargetSettings
 
@@ -75,18 +87,28 @@ def list_owned_monitors(client: Client, expected: int = 0) -> list[Raw]:
 
 
 def list_owned_slos(client: Client) -> list[Raw]:
-    """Every SLO tagged managed-by:slogen, one request per page of 1,000."""
+    """Every SLO tagged managed-by:slogen, one request per page of 1,000; fewer than the
+    answers' ``total_filtered_count`` is an incomplete read (see the module docstring)."""
     found: list[Raw] = []
+    total: int | None = None
     offset = 0
     for _ in range(MAX_PAGES):
         # GET /api/v1/slo?tags_query=managed-by:slogen&limit=1000&offset=N
         paging = {"tags_query": OWNED_TAG, "limit": PAGE_SIZE, "offset": offset}
         answer = client.call("listing SLOs", client.slos.list_slos, **paging)
         batch = (answer or {}).get("data") or []
+        page = ((answer or {}).get("metadata") or {}).get("page") or {}
+        if isinstance(page.get("total_filtered_count"), int):
+            total = max(total or 0, page["total_filtered_count"])
         found.extend(batch)
         if len(batch) < PAGE_SIZE:
             break
         offset += len(batch)
+    if total is not None and len(found) < total:
+        raise IncompleteRead(
+            f"Datadog at {client.settings.host}",
+            f"the SLO list answered {len(found)} of the {total} SLOs it counts",
+        )
     return found
 
 
@@ -105,17 +127,32 @@ class Snapshot:
     slo_ids: dict[str, str] = field(default_factory=dict)  # key -> id
     monitor_ids: dict[str, str] = field(default_factory=dict)  # key -> id
     unkeyed: int = 0  # tagged managed-by:slogen but without (one) slogen-key: left alone
+    # key -> the other slogen project, None: before projects (see slogen.backends.scope)
+    foreign: dict[str, str | None] = field(default_factory=dict)
+    project: str | None = None  # whose objects these are: a re-read adopts only those
 
 
-def _claim(items: list[Raw], id_of: Callable[[Raw], Any]) -> tuple[dict[str, Raw], int]:
-    """Owned objects by key. The oldest object with a key gets it; later ones with the same key
-    (e.g. left by an interrupted create) get ``<key>#<id>`` so the plan deletes them."""
+def _claim(
+    items: list[Raw],
+    id_of: Callable[[Raw], Any],
+    project: str | None,
+    foreign: dict[str, str | None],
+    adoptable: Collection[str] | None,
+) -> tuple[dict[str, Raw], int]:
+    """This project's objects by key; those it leaves alone go to ``foreign`` (key -> the
+    other project, None: written before projects and not ``adoptable``, see
+    :mod:`slogen.backends.scope`). The oldest object with a key gets it, those tagged with the
+    project first; later ones get ``<key>#<id>`` (see normalise.settle_duplicates)."""
     out: dict[str, Raw] = {}
     unkeyed = 0
-    for item in items:
+    for item in sorted(items, key=lambda i: bool(project) and project_in(i.get("tags")) != project):
         key = ownership(item.get("tags"))
         if key is None:
             unkeyed += 1
+            continue
+        marked = project_in(item.get("tags"))
+        if not scope.claims(project, marked, key, adoptable):
+            foreign[key] = marked
             continue
         if key in out:
             key = f"{key}#{id_of(item)}"
@@ -123,17 +160,29 @@ def _claim(items: list[Raw], id_of: Callable[[Raw], Any]) -> tuple[dict[str, Raw
     return out, unkeyed
 
 
-def snapshot(raw_monitors: list[Raw], raw_slos: list[Raw]) -> Snapshot:
+def snapshot(
+    raw_monitors: list[Raw],
+    raw_slos: list[Raw],
+    project: str | None = None,
+    adoptable: Collection[str] | None = None,
+) -> Snapshot:
+    foreign: dict[str, str | None] = {}
     monitors, unkeyed_m = _claim(
-        sorted(raw_monitors, key=lambda m: int(m.get("id") or 0)), lambda m: m.get("id")
+        sorted(raw_monitors, key=lambda m: int(m.get("id") or 0)),
+        lambda m: m.get("id"),
+        project,
+        foreign,
+        adoptable,
     )
-    slos, unkeyed_s = _claim(raw_slos, lambda s: s.get("id"))  # creation order
+    slos, unkeyed_s = _claim(raw_slos, lambda s: s.get("id"), project, foreign, adoptable)
     return Snapshot(
         slos=slos,
         monitors=monitors,
         slo_ids={k: str(v["id"]) for k, v in slos.items()},
         monitor_ids={k: str(v["id"]) for k, v in monitors.items()},
         unkeyed=unkeyed_m + unkeyed_s,
+        foreign=foreign,
+        project=project,
     )
 
 
@@ -188,13 +237,29 @@ def _read_error(exc: DatadogError, host: str) -> SlogenError:
     )
 
 
-def read_snapshot(client: Client, expected: int = 0) -> Snapshot:
-    """Both lists, fetched side by side (the SLO pages while the monitor pages come in)."""
+def read_snapshot(
+    client: Client,
+    expected: int = 0,
+    wanted: Sequence[str] = (),
+    project: str | None = None,
+    adoptable: Collection[str] | None = None,
+) -> Snapshot:
+    """Both lists, fetched side by side (the SLO pages while the monitor pages come in).
+
+    ``wanted``: monitor keys the caller will create if they are not read; when some are
+    missing, the monitor list is read again to confirm it (see the module docstring).
+    """
     with ThreadPoolExecutor(max_workers=1) as pool:
         slos = pool.submit(list_owned_slos, client)
         try:
-            monitors = list_owned_monitors(client, expected)
-            return snapshot(monitors, slos.result())
+            monitors = confirmed(
+                lambda: list_owned_monitors(client, expected),
+                lambda m: ownership(m.get("tags")),
+                lambda m: str(m.get("id")),
+                wanted,
+                f"Datadog at {client.settings.host}",
+            )
+            return snapshot(monitors, slos.result(), project, adoptable)
         except DatadogError as exc:
             raise _read_error(exc, client.settings.host) from None
 
@@ -202,13 +267,18 @@ def read_snapshot(client: Client, expected: int = 0) -> Snapshot:
 def read_live(settings: TargetSettings, known: Sequence[Resource]) -> LiveState:
     """The owned objects as resources, with a warning for owned-looking objects without a key."""
     with Client(settings) as client:
-        snap = read_snapshot(client, expected_monitors(known))
+        wanted = sorted({r.key for r in known if r.kind == "monitor" and r.live_id is None})
+        project, adoptable = scope.project_of(settings), {r.key for r in known}
+        snap = read_snapshot(client, expected_monitors(known), wanted, project, adoptable)
         warnings = []
         if snap.unkeyed:
             warnings.append(
                 f"{snap.unkeyed} Datadog object(s) are tagged {OWNED_TAG} but have no single "
                 "slogen-key: tag; slogen leaves them alone"
             )
-        state = LiveState(live_resources(snap, target_label(settings)), warnings)
+        desired = {(r.kind, r.key): r.body for r in known if r.live_id is None}
+        resources, copies = settle_duplicates(live_resources(snap, target_label(settings)), desired)
+        state = LiveState(resources, warnings + copies)
+        scope.note(state, snap.foreign, "Datadog object")  # another project's: left alone
         state.extra["requests"] = client.requests
         return state

@@ -4,7 +4,13 @@ The executor decides order, concurrency and what a failure means for other chang
 how one change is made in Datadog: bodies with ``${kind:key}`` symbols resolved to the ids known
 now (live ones, and ones created earlier in the same apply), partial monitor updates that keep
 the options slogen does not manage, 404 on delete as success, and the adoption of a monitor
-whose create answer was lost.
+or SLO whose create answer was lost.
+
+Creates are sent once (``idempotent=False``: Datadog's POST is not an upsert, and an SLO create
+repeated after a lost answer makes a second SLO for one key). When the outcome is unknown the
+executor asks :meth:`DatadogRequests.find`, which lists the owned objects again and adopts the
+one carrying the key (:mod:`slogen.plan.creates`); a monitor create repeated anyway is refused
+as a duplicate by Datadog (``Duplicate of an existing monitor_id``) and adopted the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from slogen.backends.datadog.api.client import WORKERS, Client, DatadogError
-from slogen.backends.datadog.api.read import Snapshot
+from slogen.backends.datadog.api.read import Snapshot, list_owned_monitors, list_owned_slos
 from slogen.backends.datadog.facts import MANAGED_OPTIONS, SYMBOL_RE
 from slogen.backends.datadog.normalise import ownership
 from slogen.plan.executor import Budget
@@ -39,6 +45,7 @@ class DatadogRequests:
         self.client = client
         self.ids = {"slo": dict(snap.slo_ids), "monitor": dict(snap.monitor_ids)}
         self.lock = threading.Lock()
+        self.project = snap.project  # a re-read adopts only this project's objects
 
     # ids ----------------------------------------------------------------------------------------
 
@@ -102,11 +109,40 @@ class DatadogRequests:
 
     # single operations ----------------------------------------------------------------------
 
+    def outcome_unknown(self, exc: BaseException) -> bool:
+        """A 5xx or a lost answer: Datadog may have stored the create (re-read first)."""
+        return isinstance(exc, DatadogError) and exc.unknown
+
+    def find(self, res: Resource) -> bool:
+        """Whether an owned object of ``res``'s kind carries its key now; adopted if so (its id
+        remembered, its body sent again so it is exactly what this apply wants)."""
+        if res.kind == "slo":
+            items = list_owned_slos(self.client)
+        else:
+            items = list_owned_monitors(self.client)
+        found = [item for item in items if ownership(item.get("tags"), self.project) == res.key]
+        if res.kind != "slo":  # the oldest keeps the key, as the read does (SLOs: list order)
+            found.sort(key=lambda item: int(item.get("id") or 0))
+        if not found:
+            return False
+        object_id = str(found[0]["id"])
+        body = self.resolve(res.body)
+        if res.kind == "slo":
+            call, params = self.client.slos.update_slo, {"slo_id": object_id}
+        else:
+            call, params = self.client.monitors.update_monitor, {"monitor_id": int(object_id)}
+        self.client.call(f"updating {res.kind} {res.key}", call, body=body, **params)
+        self.remember(res.kind, res.key, object_id)
+        return True
+
     def create(self, res: Resource) -> None:
         body = self.resolve(res.body)
         if res.kind == "slo":
             answer = self.client.call(
-                f"creating SLO {res.key}", self.client.slos.create_slo, body=body
+                f"creating SLO {res.key}",
+                self.client.slos.create_slo,
+                idempotent=False,
+                body=body,
             )
             new_id = str(answer["data"][0]["id"])
         else:
@@ -116,7 +152,10 @@ class DatadogRequests:
     def _create_monitor(self, res: Resource, body: dict[str, Any]) -> str:
         try:
             answer = self.client.call(
-                f"creating monitor {res.key}", self.client.monitors.create_monitor, body=body
+                f"creating monitor {res.key}",
+                self.client.monitors.create_monitor,
+                idempotent=False,
+                body=body,
             )
             return str(answer["id"])
         except DatadogError as exc:
@@ -133,7 +172,7 @@ class DatadogRequests:
                 self.client.monitors.get_monitor,
                 monitor_id=int(new_id),
             )
-            if ownership((existing or {}).get("tags")) != res.key:
+            if ownership((existing or {}).get("tags"), self.project) != res.key:
                 raise
             self.client.call(
                 f"updating monitor {res.key}",

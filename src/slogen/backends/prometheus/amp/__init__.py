@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any
 
 from slogen import envref
+from slogen.backends import scope
 from slogen.backends.contract import target_label
 from slogen.backends.prometheus.amp import client
 from slogen.backends.prometheus.amp.client import Amp, AwsError, owner
@@ -90,18 +92,24 @@ class AmpTarget:
         """The owned namespaces of the workspace, as resources (``known`` does not narrow it)."""
         amp = client.reader(self.settings)
         try:
-            summaries = amp.list_namespaces()
+            # read twice when a wanted namespace is missing: a short page stops the plan
+            summaries = amp.list_confirmed({service_of(r.key) for r in known if not r.live_id})
         except AwsError as exc:
             raise client.read_error(exc, amp) from None
         owned: list[str] = []
         unowned: list[str] = []
         warnings: list[str] = []
+        foreign: dict[str, str | None] = {}  # namespace -> the other project (see scope.note)
+        wanted = {client.namespace_name(service_of(r.key)) for r in known}
         for summary in summaries:
             name = str(summary["name"])
             status = summary.get("status") or {}
             code = str(status.get("statusCode", ""))
-            if owner(name, summary.get("tags") or {}) is None:
+            tags = summary.get("tags") or {}
+            if owner(name, tags) is None:
                 unowned.append(name)
+            elif not scope.claims(amp.project, tags.get(scope.PROJECT_TAG), name, wanted):
+                foreign[name] = tags.get(scope.PROJECT_TAG)  # another project's, or before
             elif code != client.DELETING:
                 owned.append(name)
                 if code in client.FAILED_STATES:
@@ -110,7 +118,8 @@ class AmpTarget:
         with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
             found = list(pool.map(lambda n: self._describe(amp, n), owned))
         resources = [res for rs in found for res in rs]
-        return LiveState(resources, warnings, {"unowned": sorted(unowned)})
+        state = LiveState(resources, warnings, {"unowned": sorted(unowned)})
+        return scope.note(state, foreign, "AMP rule groups namespace")
 
     def _describe(self, amp: Amp, name: str) -> list[Resource]:
         try:
@@ -139,7 +148,14 @@ class AmpTarget:
             refused = amp_problem(*slo_key.split("/"))
             if refused is not None:
                 problems.append(refused)
-        return problems
+        names = [client.namespace_name(service_of(r.key)) for r in desired]
+        return problems + scope.unit_conflicts(names, live, "the AMP rule groups namespace")
+
+    def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
+        """The namespace ``slogen.lock``, created conditionally (see :mod:`.lock`)."""
+        from slogen.backends.prometheus.amp.lock import amp_lock
+
+        return amp_lock(self.settings, f"prometheus ({self.name})", holder, timeout)
 
     def apply(
         self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress

@@ -25,7 +25,14 @@ and the model botocore ships (``botocore/data/amp/2020-08-01/service-2.json``):
   as Terraform's aws_prometheus_rule_group_namespace does (5 min), so that a rules file AMP
   refuses after accepting the request (``*_FAILED``) is reported as that change's failure.
 * ``clientToken`` is an idempotency token: botocore fills it in, and its retries of one call
-  send the same token, so a create whose answer was lost is not made twice.
+  send the same token, so a create whose answer was lost is not made twice. A name is unique
+  in a workspace anyway, so a create repeated after a lost answer (a 5xx or a timeout after
+  AMP stored it; also when the service ignores the token) is answered ConflictException: the
+  namespace is then described and, when it is slogen's (its tags name this service), adopted
+  and Put, not reported as a failure (:meth:`Amp.create`).
+* Paging: ``ListRuleGroupsNamespaces`` gives no total, so a list that lacks a namespace the
+  specs want is read a second time, and the two must agree
+  (:func:`slogen.plan.creates.confirmed`); otherwise nothing is planned.
 * Tags: at most 50; ``PutRuleGroupsNamespace`` cannot change them ("use TagResource").
 """
 
@@ -36,6 +43,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from slogen import envref
+from slogen.backends import scope
 from slogen.backends.cloudwatch.aws import (
     CREDENTIAL_HINT,
     MAX_PAGES,
@@ -47,6 +55,7 @@ from slogen.backends.cloudwatch.aws import (
 from slogen.backends.prometheus.names import AMP_NAME_PREFIX as NAME_PREFIX
 from slogen.backends.prometheus.names import amp_namespace as namespace_name
 from slogen.errors import SlogenError
+from slogen.plan.creates import confirmed
 from slogen.plan.executor import RateLimiter, with_retries
 from slogen.resources import MANAGED_BY
 from slogen.spec.model import Target as TargetSettings
@@ -91,16 +100,23 @@ CREDENTIAL_CODES = (
 )
 
 
-def owner(name: str, tags: Mapping[str, str]) -> str | None:
-    """The service a namespace belongs to, when it is slogen's (both tags, matching its name)."""
+def owner(name: str, tags: Mapping[str, str], project: str | None = None) -> str | None:
+    """The service a namespace belongs to, when it is slogen's (both tags, matching its name;
+    with ``project``, not tagged ``slogen-project`` with another project)."""
     service = name[len(NAME_PREFIX) :] if name.startswith(NAME_PREFIX) else ""
+    if not scope.belongs(project, tags.get(scope.PROJECT_TAG)):
+        return None
     if service and tags.get(OWNER_TAG) == MANAGED_BY and tags.get(KEY_TAG) == service:
         return service
     return None
 
 
-def tags_for(service: str) -> dict[str, str]:
-    return {OWNER_TAG: MANAGED_BY, KEY_TAG: service}
+def tags_for(service: str, project: str | None = None) -> dict[str, str]:
+    """The ownership tags of a new namespace (with the project's, see slogen.backends.scope)."""
+    tags = {OWNER_TAG: MANAGED_BY, KEY_TAG: service}
+    if project:
+        tags[scope.PROJECT_TAG] = project
+    return tags
 
 
 class Amp:
@@ -115,6 +131,7 @@ class Amp:
         except SlogenError as exc:  # no credentials: say so with this backend's hint
             raise SlogenError(exc.message, hint=HINT) from None
         self.aws.limiter = RateLimiter(TPS)
+        self.project = scope.project_of(settings)  # written into the namespaces' tags
 
     @property
     def where(self) -> str:
@@ -155,6 +172,17 @@ class Amp:
                 summary["tags"] = answer.get("tags") or {}
         return found
 
+    def list_confirmed(self, wanted: set[str]) -> list[dict[str, Any]]:
+        """:meth:`list_namespaces`, read again when a ``wanted`` service's namespace is not
+        in it; two reads that differ raise :class:`~slogen.plan.creates.IncompleteRead`."""
+        return confirmed(
+            self.list_namespaces,
+            lambda s: owner(str(s.get("name")), s.get("tags") or {}),
+            lambda s: str(s.get("arn") or s.get("name")),
+            wanted,
+            f"AMP {self.where}",
+        )
+
     def describe(self, name: str) -> dict[str, Any]:
         answer = self.call("DescribeRuleGroupsNamespace", name=name)
         return dict(answer.get("ruleGroupsNamespace") or {})
@@ -162,15 +190,45 @@ class Amp:
     # writes -------------------------------------------------------------------------------------
 
     def create(self, service: str, data: str) -> None:
+        """Create the service's namespace; one of slogen's found under the name (a lost create
+        answer) is adopted and Put instead (see the module docstring)."""
         name = namespace_name(service)
-        self.call(
-            "CreateRuleGroupsNamespace", name=name, data=data.encode(), tags=tags_for(service)
-        )
+        try:
+            self.call(
+                "CreateRuleGroupsNamespace",
+                name=name,
+                data=data.encode(),
+                tags=tags_for(service, self.project),
+            )
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            try:
+                found = self.describe(name)
+            except AwsError:
+                raise exc from None
+            if owner(name, found.get("tags") or {}, self.project) != service:
+                raise
+            self.put(name, data)
+            return
         self.settle(name)
 
     def put(self, name: str, data: str) -> None:
         when_free(lambda: self.call("PutRuleGroupsNamespace", name=name, data=data.encode()))
-        self.settle(name)
+        self.claim(self.settle(name))
+
+    def claim(self, found: dict[str, Any]) -> None:
+        """Tag a namespace (``found``: its description) with the project when it lacks the tag:
+        one written before projects is adopted by its first update (Put cannot change tags)."""
+        if not self.project or (found.get("tags") or {}).get(scope.PROJECT_TAG) == self.project:
+            return
+        self.aws.call(
+            self.region,
+            "amp",
+            "TagResource",
+            resourceArn=found["arn"],
+            tags={scope.PROJECT_TAG: self.project},
+        )
 
     def delete(self, name: str) -> None:
         try:
@@ -179,15 +237,17 @@ class Amp:
             if exc.code != "ResourceNotFoundException":  # already gone: done
                 raise
 
-    def settle(self, name: str) -> None:
-        """Wait until the namespace is ACTIVE; its failure states and the time limit raise."""
+    def settle(self, name: str) -> dict[str, Any]:
+        """Wait until the namespace is ACTIVE (its description, tags included, is returned);
+        its failure states and the time limit raise."""
         deadline = time.monotonic() + SETTLE_WAIT
         pause = POLL_INTERVAL
         while True:
-            status = self.describe(name).get("status") or {}
+            described = self.describe(name)
+            status = described.get("status") or {}
             code = str(status.get("statusCode", ""))
             if code == ACTIVE:
-                return
+                return described
             if code in FAILED_STATES:
                 reason = str(status.get("statusReason") or "no reason given")
                 raise AwsError(f"AMP refused the rules of {name} ({code}): {reason}", code)

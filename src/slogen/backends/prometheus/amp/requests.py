@@ -125,7 +125,7 @@ class NamespaceRequests:
             summary = found.get(name)
             if summary is None:
                 continue
-            if owner(name, summary.get("tags") or {}) == service:
+            if owner(name, summary.get("tags") or {}, self.amp.project) == service:
                 self.adopted.add(service)
             else:
                 refused[change.address] = (

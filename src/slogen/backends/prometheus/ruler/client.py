@@ -14,6 +14,12 @@ grafana/mimir docs/sources/mimir/references/http-api/index.md) and used by mimir
   With no groups at all, Mimir answers ``200 {}`` (grafana/mimir#434, fixed by #456); Cortex and
   Mimir before 2.0 answer ``404`` with the plain-text body ``no rule groups found``
   (cortexproject/cortex#2967, #3496; pkg/ruler/api.go ``ErrNoRuleGroups``). Both mean "empty".
+* A list answer cut short in transit raises ``http.client.IncompleteRead`` (fewer bytes than
+  ``Content-Length``, or a chunked body that ends early), which is retried like a connection
+  failure; a body that arrives whole but is not YAML of the documented shape is refused by
+  :func:`slogen.backends.prometheus.ruler.groups.parse_listing`. A list that leaves a group
+  out cannot be told from one without it (one document, no total): slogen then plans to POST
+  the group again, which replaces it by name, so no duplicate can come of it.
 * POST takes the group as YAML with ``Content-Type: application/yaml`` (docs, "Set rule group");
   one group per request.
 * Path segments are percent-encoded, ``/`` included (docs: "escape / to %2F"; mimirtool uses
@@ -26,8 +32,13 @@ grafana/mimir docs/sources/mimir/references/http-api/index.md) and used by mimir
   middleware/http_auth.go ``AuthenticateUser``). A protected namespace answers ``403``.
 
 Retries: 429 (waiting what ``Retry-After`` says, RFC 9110 10.2.3, capped) and 5xx are retried
-with exponential backoff; connection failures a few times. POST sets the whole group and DELETE
-removes it, so repeating either is harmless. Every message passes through
+with exponential backoff; connection failures (a timeout, a body cut short) a few times. POST
+sets the whole group and DELETE removes it, so repeating either is harmless: a POST answered
+5xx, or never answered, after the ruler stored it cannot make a second group, since a group is
+identified by its name within the namespace ("Set rule group": the group of that name is
+created or replaced). That is why this target needs no re-read before retrying a write
+(:mod:`slogen.plan.creates`). ``SLOGEN_HTTP_TIMEOUT`` (seconds) overrides :data:`TIMEOUT`, for
+tests that make a server hang. Every message passes through
 :func:`slogen.redact.redact`; credentials are sent in headers only and never appear in a URL.
 """
 
@@ -37,6 +48,7 @@ import base64
 import email.utils
 import http.client
 import json
+import os
 import random
 import socket
 import ssl
@@ -56,6 +68,15 @@ NO_RULE_GROUPS = "no rule groups found"  # Cortex / Mimir < 2.0 answer to an emp
 TIMEOUT = 30.0  # seconds, connect and each read
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 FATAL_STATUSES = frozenset({401, 403})  # every further request would be refused the same way
+
+
+def _timeout() -> float:
+    """Seconds per connect and read: :data:`TIMEOUT`, or ``SLOGEN_HTTP_TIMEOUT``."""
+    try:
+        value = float(os.environ.get("SLOGEN_HTTP_TIMEOUT", "") or 0)
+    except ValueError:
+        value = 0.0
+    return value if value > 0 else TIMEOUT
 
 
 def _sleep(seconds: float) -> None:
@@ -181,11 +202,11 @@ class RulerClient:
     """The three ruler calls slogen makes, with retries, timeouts and a request counter."""
 
     def __init__(
-        self, conn: Connection, retry: RetryPolicy = RETRY, timeout: float = TIMEOUT
+        self, conn: Connection, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> None:
         self.conn = conn
-        self.retry = retry
-        self.timeout = timeout
+        self.retry = retry or RETRY  # looked up when made, so tests can shorten the sleeps
+        self.timeout = timeout or _timeout()
         self.requests: Counter[str] = Counter()  # "GET", "POST", "DELETE" -> requests sent
         self._lock = threading.Lock()
         # No redirects: a redirect to a login page would turn a POST into a GET and hide it.

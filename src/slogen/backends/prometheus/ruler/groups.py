@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from slogen.backends.prometheus.rulefiles import GROUP_PREFIX
+from slogen.backends.prometheus.rulefiles import GROUP_PREFIX, project_of_groups
 from slogen.durations import format_duration
 from slogen.errors import SlogenError
 
@@ -58,6 +58,18 @@ def is_marked(group: Group) -> bool:
         if str(labels.get("service")) != service or str(labels.get("slo")) != slo:
             return False
     return True
+
+
+def project_of(group: Group) -> str | None:
+    """The slogen project a marked group belongs to (None: written before projects).
+
+    The ruler keeps rules as written but has no place for a tag, and a namespace per project
+    would orphan the groups in today's namespace; so the project is the ``slogen_project``
+    annotation render puts on every alert (:func:`slogen.backends.prometheus.rulefiles.
+    with_project`): it changes no series and no alert identity, and adopting a group written
+    before projects is an ordinary update of its alerts.
+    """
+    return project_of_groups([group])
 
 
 def _bad_shape(url: str, problem: str) -> SlogenError:

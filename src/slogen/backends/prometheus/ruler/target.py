@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager
 
+from slogen.backends import scope
 from slogen.backends.contract import target_label
 from slogen.backends.prometheus import rulefiles
 from slogen.backends.prometheus.ruler import groups as groups_mod
@@ -84,6 +86,8 @@ class RulerTarget:
         resources: list[Resource] = []
         unowned: list[str] = []
         warnings: list[str] = []
+        foreign: dict[str, str | None] = {}  # group name -> the other project (see scope.note)
+        wanted = {rulefiles.GROUP_PREFIX + "/".join(r.key.split("/")[:2]) for r in known}
         for group in found:
             if not groups_mod.is_marked(group):
                 unowned.append(group["name"])
@@ -94,11 +98,16 @@ class RulerTarget:
                         "slogen leaves it alone"
                     )
                 continue
+            marked = groups_mod.project_of(group)
+            if not scope.claims(scope.project_of(self.settings), marked, group["name"], wanted):
+                foreign[group["name"]] = marked  # another project's, or before projects
+                continue
             live_id = f"{conn.namespace}/{group['name']}"
             resources.extend(
                 rulefiles.resources_from_groups([groups_mod.normalise(group)], self.name, live_id)
             )
-        return LiveState(resources, warnings, {"unowned": sorted(unowned)})
+        state = LiveState(resources, warnings, {"unowned": sorted(unowned)})
+        return scope.note(state, foreign, "rule group")
 
     def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
         """Desired groups whose name an unmarked group of the namespace already has."""
@@ -117,7 +126,14 @@ class RulerTarget:
                 )
             elif not groups_mod.is_marked(group):  # render always labels every rule
                 problems.append(f"rule group '{name}' would not carry slogen's labels")
-        return problems
+        names = [g["name"] for g in rulefiles.slo_groups(list(desired)).values()]
+        return problems + scope.unit_conflicts(names, live, "rule group")
+
+    def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
+        """A lease kept as a rule group in the namespace ``<namespace>-lock`` (see :mod:`.lock`)."""
+        from slogen.backends.prometheus.ruler.lock import ruler_lock
+
+        return ruler_lock(self.client, f"prometheus ({self.name})", holder, timeout)
 
     # -- writing ----------------------------------------------------------------------------
 
