@@ -293,13 +293,18 @@ def test_a_create_not_stored_is_sent_again_after_the_re_read() -> None:
     assert [w for w, _ in fake.log] == ["create", "create"]
 
 
-def test_creates_give_up_after_the_bounded_attempts() -> None:
-    from slogen.plan.creates import CREATE_ATTEMPTS
+def test_creates_give_up_after_the_bounded_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slogen.plan import creates
 
+    slept: list[float] = []
+    monkeypatch.setattr(creates.time, "sleep", slept.append)
     fake = Lossy(lose=100, stores=False)
     report = run(fake, [Change(CREATE, None, res("a"))])
     assert status(report, "a") == FAILED
-    assert len(fake.log) == CREATE_ATTEMPTS
+    assert len(fake.log) == creates.CREATE_ATTEMPTS
+    # backing off between sends, doubling, bounded (the fake's own short pauses aside)
+    backoff = [s for s in slept if s >= creates.CREATE_BACKOFF]
+    assert backoff == [0.25, 0.5, 1.0, 2.0, 4.0]
 
 
 def test_a_refused_create_is_not_re_read() -> None:

@@ -17,6 +17,7 @@ incomplete, and nothing is planned (:class:`IncompleteRead`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -25,7 +26,11 @@ from slogen.resources import Resource
 
 T = TypeVar("T")
 
-CREATE_ATTEMPTS = 3  # sends of one create in total, each after a re-read found nothing
+# Sends of one create in total, each after a re-read found nothing: as many as the API
+# clients allow other requests, since a burst of 5xx hits creates as often as anything else.
+CREATE_ATTEMPTS = 6
+CREATE_BACKOFF = 0.25  # seconds before the second send, doubling up to CREATE_BACKOFF_MAX
+CREATE_BACKOFF_MAX = 4.0
 
 
 @runtime_checkable
@@ -64,6 +69,7 @@ def create_once(requests: object, resource: Resource, create: Callable[[Resource
                 raise exc from None  # the create's failure is what the report should say
             if attempt + 1 >= CREATE_ATTEMPTS:
                 raise
+            time.sleep(min(CREATE_BACKOFF * 2**attempt, CREATE_BACKOFF_MAX))
 
 
 class IncompleteRead(SlogenError):
@@ -72,7 +78,8 @@ class IncompleteRead(SlogenError):
     def __init__(self, target: str, why: str) -> None:
         super().__init__(
             f"the live read of {target} looks incomplete ({why}); nothing was planned",
-            hint="run the command again; if this persists, the API is paging inconsistently",
+            hint="run the command again: another apply may have been writing at the same time; "
+            "if this persists, the API is paging inconsistently",
         )
 
 
