@@ -305,3 +305,15 @@ def test_rules_promtool_cannot_load_fail_with_promtools_error(
     assert _summary(result.stdout) == (0, 4)
     assert result.stdout.count("promtool did not evaluate these checks") == 4
     assert "parse error: unclosed left parenthesis" in result.stdout
+
+
+def test_out_inside_the_spec_directory_is_never_read_as_specs(tmp_path: Path) -> None:
+    """`--out` files carry slogen's marker, so writing them among the specs breaks nothing."""
+    import shutil
+
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    run("test", str(specs), "--slo", "checkout/availability", "--no-run", "--out", str(specs / "t"))
+    written = sorted(specs.glob("t/**/*.yml"))
+    assert written and all(p.read_text().startswith("# managed-by: slogen\n") for p in written)
+    assert "Valid: 3 services, 5 SLOs." in run("validate", str(specs)).stdout
