@@ -27,7 +27,7 @@ from botocore.retries.standard import ExponentialBackoff
 import slogen.backends.cloudwatch.aws as cloudwatch_aws
 import slogen.backends.cloudwatch.limits as cloudwatch_limits
 import slogen.backends.cloudwatch.read as cloudwatch_read
-from slogen.backends.cloudwatch import names
+from slogen.backends.cloudwatch import marker, names
 from slogen.plan.executor import RateLimiter
 from slogen.plan.progress import Progress
 from tests.cli import Result, run
@@ -96,14 +96,34 @@ class Env:
     def client(self, region: str = "eu-west-1", service: str = "cloudwatch") -> Any:
         return self.fake.client(service, region=region)
 
-    def alarms(self, region: str = "eu-west-1") -> dict[str, dict[str, Any]]:
-        """Every alarm of the region by name (both types, all pages)."""
+    def alarms(self, region: str = "eu-west-1", markers: bool = False) -> dict[str, dict[str, Any]]:
+        """Every alarm of the region by name (both types, all pages); the regions marker
+        (``slogen-regions/...``, see tests/test_cloudwatch_regions.py) only with ``markers``."""
         found: dict[str, dict[str, Any]] = {}
         paginator = self.client(region).get_paginator("describe_alarms")
         for page in paginator.paginate(AlarmTypes=["CompositeAlarm", "MetricAlarm"]):
             for alarm in page["MetricAlarms"] + page["CompositeAlarms"]:
-                found[alarm["AlarmName"]] = alarm
+                if markers or not alarm["AlarmName"].startswith(marker.MARKER_PREFIX):
+                    found[alarm["AlarmName"]] = alarm
         return found
+
+    def put_marker(self, regions: str, project: str = "specs", home: str = "us-east-1") -> None:
+        """A regions marker as slogen writes it (``regions``: its tag value)."""
+        self.client(home).put_metric_alarm(
+            AlarmName=marker.marker_name(project),
+            Namespace="slogen",
+            MetricName="regions_marker",
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+            ActionsEnabled=False,
+            Tags=[
+                {"Key": marker.REGIONS_TAG, "Value": regions},
+                {"Key": "slogen-project", "Value": project},
+            ],
+        )
 
     def tags(self, name: str, region: str = "eu-west-1") -> dict[str, str]:
         arn = f"arn:aws:cloudwatch:{region}:123456789012:alarm:{name}"
@@ -147,9 +167,12 @@ def test_create_from_empty_then_nothing_to_do(env: Env) -> None:
     env.fake.calls.clear()
     applied = env.apply()
     assert "Apply complete: 43 change(s) made." in applied.output
-    assert env.fake.calls["PutMetricAlarm"] == 29 and env.fake.calls["PutCompositeAlarm"] == 14
-    # Names are checked to be free first: one DescribeAlarms per region and kind.
-    assert env.fake.calls["DescribeAlarms"] == 4 + 2  # + the plan's read, one page per region
+    # + the regions marker (slogen-regions/<project> in the home region), written once
+    assert env.fake.calls["PutMetricAlarm"] == 29 + 1 and env.fake.calls["PutCompositeAlarm"] == 14
+    # Names are checked to be free first: one DescribeAlarms per region and kind; + the plan's
+    # read, one page per region; + the regions marker, read by the plan and twice by the
+    # apply (before its first write, and again before pruning it).
+    assert env.fake.calls["DescribeAlarms"] == 4 + 2 + 3
     for region, number in ALARMS.items():
         assert len(env.alarms(region)) == number
     composite = env.alarms()["slogen/checkout/availability/page-1h"]
@@ -170,8 +193,13 @@ def test_create_from_empty_then_nothing_to_do(env: Env) -> None:
     env.fake.calls.clear()
     again = env.plan("--detailed-exitcode")
     assert "No changes." in again.stdout
-    # The floor: one DescribeAlarms page and one GetResources page per region, nothing per alarm.
-    assert dict(env.fake.calls) == {"DescribeAlarms": 2, "GetResources": 2}
+    # The floor: one DescribeAlarms page and one GetResources page per region, nothing per
+    # alarm; and the regions marker in the home region (us-east-1 here: no default region).
+    assert dict(env.fake.calls) == {
+        "DescribeAlarms": 2 + 1,
+        "GetResources": 2,
+        "ListTagsForResource": 1,
+    }
 
 
 def test_drift_shows_as_an_update_and_is_repaired(env: Env) -> None:
@@ -301,6 +329,9 @@ def test_an_unowned_alarm_with_a_wanted_name_stops_the_plan(env: Env) -> None:
 def test_a_region_no_spec_names_is_cleaned_up_only_when_listed(env: Env) -> None:
     env.apply()
     (env.specs / "search.yaml").unlink()
+    # no regions marker (alarms written by a slogen before it): us-east-1 is not read
+    # (with it, tests/test_cloudwatch_regions.py)
+    env.client("us-east-1").delete_alarms(AlarmNames=[marker.marker_name("specs")])
     plan = env.plan()
     assert "No changes." in plan.stdout
     assert "reading alarms in eu-west-1 only" in plan.output
@@ -337,7 +368,8 @@ def test_throttling_is_retried_until_it_converges(env: Env) -> None:
     env.fake.inject_throttling(5, ["PutMetricAlarm", "PutCompositeAlarm"])
     applied = env.apply()
     assert "Apply complete: 43 change(s) made." in applied.output
-    assert env.fake.calls["PutMetricAlarm"] + env.fake.calls["PutCompositeAlarm"] == 43 + 5
+    puts = env.fake.calls["PutMetricAlarm"] + env.fake.calls["PutCompositeAlarm"]
+    assert puts == 43 + 5 + 1  # + the regions marker
     assert "No changes." in env.plan().stdout
 
 
@@ -347,6 +379,7 @@ def test_a_failure_skips_its_dependants_and_the_next_plan_shows_the_rest(
     (env.specs / "search.yaml").unlink()  # one region: one worker, so the order is fixed
     monkeypatch.setattr(cloudwatch_aws, "WORKERS", 1)
     monkeypatch.setattr(cloudwatch_aws, "WRITE_RETRIES", 1)
+    env.put_marker("eu-west-1")  # recorded already: the apply's first Put is an alarm's
     env.fake.inject_throttling(2, ["PutMetricAlarm"])  # both attempts of the first call
     result = env.apply(exit_code=1)
     assert "Apply incomplete: 23 done, 1 failed, 1 not attempted." in result.stderr
@@ -421,7 +454,7 @@ def test_alarms_the_tagging_api_has_not_listed_yet_are_checked_one_by_one(
     plan = env.plan()
     assert "No changes." in plan.stdout
     assert "the tagging API did not list 9 of slogen's alarms in eu-west-1 yet" in plan.output
-    assert env.fake.calls["ListTagsForResource"] == 9
+    assert env.fake.calls["ListTagsForResource"] == 9 + 1  # + the regions marker's
 
 
 # -- credentials and endpoints --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+import tests.fakes.faults as faults
 from slogen.backends.datadog.api import client as dd_client
 from slogen.backends.datadog.api.lock import LOCK_TAG
 from slogen.plan import lock as lock_mod
@@ -342,3 +343,29 @@ def test_no_lock_applies_past_a_held_lock(datadog: Datadog) -> None:
     run("apply", "specs", "--target", "datadog", "--auto-approve", "--no-lock")
     assert len(datadog.owned_keys()) == 43
     assert len(datadog.lock_monitors()) == 1  # someone else's: left alone
+
+
+@pytest.mark.parametrize("kind", [faults.COMMIT_THEN_5XX, faults.COMMIT_THEN_TIMEOUT])
+def test_a_lock_create_whose_answer_is_lost_is_recognised_by_its_token(
+    datadog: Datadog, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The lock monitor's create is stored but its answer lost: it is sent once (never
+    repeated blindly; the fake refusing a duplicate monitor must not be what saves it), found
+    again by its token, held, and deleted at the end."""
+    monkeypatch.setenv("SLOGEN_HTTP_TIMEOUT", "0.5")
+    sent: list[str] = []  # lock creates that reached the fake (a retry refused as duplicate too)
+    original = datadog.fake._create_monitor
+
+    def counting(body: Any, *args: Any, **kwargs: Any) -> Any:
+        if LOCK_TAG in (body.get("tags") or []):
+            sent.append(str(body.get("message")))
+        return original(body, *args, **kwargs)
+
+    monkeypatch.setattr(datadog.fake, "_create_monitor", counting)
+    datadog.fake.inject_fault(kind, 1, "POST monitor")
+    result = run("apply", "specs", "--target", "datadog", "--auto-approve")
+    assert "Apply complete" in result.stdout
+    assert "is locked by" not in result.stderr
+    assert len(sent) == 1  # sent once: a create is never repeated blindly
+    assert len(datadog.owned_keys()) == 43
+    assert datadog.lock_monitors() == []

@@ -24,6 +24,7 @@ from botocore.retries.standard import ExponentialBackoff
 
 import slogen.backends.cloudwatch.aws as cloudwatch_aws
 import slogen.backends.cloudwatch.limits as cloudwatch_limits
+import tests.fakes.faults as faults
 import tests.fakes.ruler as ruler_fake
 from slogen.backends.cloudwatch.lock import AlarmLeases, lock_region, region_lock
 from slogen.backends.prometheus.amp import client as amp_client
@@ -396,3 +397,19 @@ def test_two_applies_to_cloudwatch_create_each_alarm_once(
     one_applied(race(in_tmp, "p.json", env=dict(os.environ)))
     assert _lock_alarms(cloudwatch) == []
     assert "No changes." in run("plan", "specs", "--target", "cloudwatch").stdout
+
+
+@pytest.mark.parametrize("kind", [faults.COMMIT_THEN_5XX, faults.COMMIT_THEN_TIMEOUT])
+def test_amp_lock_whose_create_answer_is_lost_is_still_taken(
+    amp: tuple[MotoAmp, str], monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The lock's own create stored but its answer lost: the retry is answered Conflict, and
+    the namespace found there holds this run's token, so the lock is held (not waited for)."""
+    fake, workspace = amp
+    monkeypatch.setenv("SLOGEN_HTTP_TIMEOUT", "0.5")
+    fake.inject_fault(kind, 1, f"CreateRuleGroupsNamespace {LOCK_NAMESPACE}")
+    result = run("apply", "specs", "--auto-approve")
+    assert "Apply complete" in result.stdout
+    assert "is locked by" not in result.stderr
+    assert sorted(fake.namespaces(workspace)) == [f"slogen-{s}" for s in SERVICES]
+    assert "No changes." in run("plan", "specs").stdout

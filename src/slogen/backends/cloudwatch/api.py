@@ -8,8 +8,10 @@ deleted; without the list, ``slogen plan`` says which regions it read (a plan no
 is complete). The regions come from the resources the caller expects here (:meth:`ApiTarget.
 read_live`), so planning and re-checking a saved plan read the same ones. The AWS client's
 default region (``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the profile's) is read too whenever
-any region is: an SLO that leaves the default region, last of its region, has its alarms
-deleted like any other even without ``regions``.
+any region is, and so is every region the project's *regions marker* records (:mod:`.marker`: a
+disabled alarm ``slogen-regions/<project>`` in the lock's region, which apply keeps up to date
+with every region it writes alarms in): an SLO that leaves any region, last of its region, has
+its alarms deleted like any other even without ``regions``.
 
 How alarms are read is :mod:`.read`; how a plan becomes AWS calls is :mod:`.requests`, run by
 the shared executor (:mod:`slogen.plan.executor`); sessions, retries and pacing are :mod:`.aws`.
@@ -28,12 +30,15 @@ from contextlib import AbstractContextManager
 import slogen.backends.cloudwatch.aws as aws
 import slogen.backends.cloudwatch.read as read
 from slogen.backends import scope
+from slogen.backends.cloudwatch import marker
+from slogen.backends.cloudwatch.lock import lock_region, region_lock
 from slogen.backends.cloudwatch.names import BACKEND, configured_regions
 from slogen.backends.cloudwatch.requests import AlarmRequests
 from slogen.backends.contract import target_label
+from slogen.errors import SlogenError
 from slogen.plan.executor import execute
 from slogen.plan.model import Change
-from slogen.plan.outcome import ApplyReport
+from slogen.plan.outcome import DONE, ApplyReport
 from slogen.plan.progress import Progress
 from slogen.resources import LiveState, Resource
 from slogen.spec.model import Target as TargetSettings
@@ -45,20 +50,32 @@ class ApiTarget:
     def __init__(self, settings: TargetSettings) -> None:
         self.settings = settings
         self.name = target_label(settings)
+        self.project = scope.project_of(settings)
+        self.home = lock_region(settings)  # where the lock and the regions marker live
 
     def read_live(self, known: Sequence[Resource]) -> LiveState:
-        """The owned alarms of the configured regions and of every region ``known`` is in."""
+        """The owned alarms of the configured regions, of every region ``known`` is in, and of
+        every region the project's regions marker records (:mod:`.marker`)."""
         where = read.scope(configured_regions(self.settings), known)
         default = aws.default_region()
         if where.regions and default and default not in where.regions:
             where = read.Scope(tuple(sorted({*where.regions, default})), where.preferred)
-        return read.read_live(
+        state = read.read_live(
             lambda: aws.reader(self.settings),
             self.name,
             where,
-            scope.project_of(self.settings),
+            self.project,
             {r.key for r in known},  # alarms from before projects that this project adopts
+            # after the regions above are read: a fault on the first list is then the alarms'
+            lambda client: marker.read(client, self.home, self.project),
         )
+        extra = state.extra.get("more_regions") or []
+        if extra:
+            state.warnings.append(
+                f"also read {', '.join(extra)}: slogen wrote this project's alarms there before "
+                f"(the regions marker {marker.marker_name(self.project)} in {self.home})"
+            )
+        return state
 
     def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
         return read.conflicts(desired, live)
@@ -66,8 +83,6 @@ class ApiTarget:
     def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
         """A lease kept as a disabled alarm ``slogen-lock/...`` in one region (see
         :mod:`slogen.backends.cloudwatch.lock`)."""
-        from slogen.backends.cloudwatch.lock import region_lock
-
         return region_lock(self.settings, f"cloudwatch ({self.name})", holder, timeout)
 
     def apply(
@@ -80,11 +95,66 @@ class ApiTarget:
             for res in (change.before, change.after):
                 if res is not None:
                     client.regions.add(res.body["Region"])
-        requests = AlarmRequests(client, len(client.regions))
+        writing = set(client.regions)  # the workers are per region written in
+        recorded = self._record(client, writing)  # before the first write
+        requests = AlarmRequests(client, len(writing))
         report = execute(requests, changes, desired, progress, label=BACKEND)
+        self._prune(client, recorded, report, desired)
         where = client.endpoint or "AWS"
         report.notes.append(
             f"CloudWatch: {client.requests} API request(s) to {where} in "
             f"{', '.join(sorted(client.regions)) or 'no region'}."
         )
         return report
+
+    def _record(self, client: aws.Aws, writing: set[str]) -> set[str]:
+        """Add the regions this apply writes in to the marker before any alarm is written (a
+        crash halfway leaves them recorded); the regions it records now."""
+        try:
+            found = marker.find(client, self.home, self.project)
+            recorded = marker.regions_of(found[1], self.project) if found else set()
+            if writing - recorded:
+                marker.write(client, self.home, self.project, recorded | writing, found)
+        except aws.AwsError as exc:
+            raise SlogenError(
+                f"cannot record the regions of this apply on the regions marker "
+                f"{marker.marker_name(self.project)} in {self.home}: {exc.message}",
+                hint="slogen needs cloudwatch:PutMetricAlarm, DescribeAlarms, "
+                "ListTagsForResource, TagResource and UntagResource there; nothing was changed",
+            ) from None
+        return recorded | writing
+
+    def _prune(
+        self,
+        client: aws.Aws,
+        recorded: set[str],
+        report: ApplyReport,
+        desired: Sequence[Resource],
+    ) -> None:
+        """Drop from the marker the regions this apply emptied: where it deleted alarms and
+        neither a desired alarm nor a change not done (its alarms may be on either side) is.
+
+        Only what this apply emptied is dropped, and the marker is read again first: a marker
+        read that came back short must not make slogen forget a region it never looked at.
+        """
+        pinned = {r.body["Region"] for r in desired if r.backend == BACKEND}
+        emptied: set[str] = set()
+        for outcome in report.outcomes:
+            before, after = outcome.change.before, outcome.change.after
+            if outcome.status != DONE:
+                pinned.update(r.body["Region"] for r in (before, after) if r is not None)
+            elif before is not None and (
+                after is None or after.body["Region"] != before.body["Region"]
+            ):
+                emptied.add(before.body["Region"])
+        try:
+            found = marker.find(client, self.home, self.project)
+            current = marker.regions_of(found[1], self.project) if found else set()
+            keep = (current | recorded | pinned) - (emptied - pinned)
+            if keep != current:
+                marker.write(client, self.home, self.project, keep, found)
+        except aws.AwsError as exc:  # the alarms are right; the next apply tries again
+            report.notes.append(
+                f"CloudWatch: could not update the regions marker "
+                f"{marker.marker_name(self.project)} in {self.home}: {exc.message}"
+            )

@@ -285,15 +285,27 @@ def read_live(
     where: Scope,
     project: str | None = None,
     adoptable: Collection[str] | None = None,
+    more: Callable[[Aws], Collection[str]] | None = None,
 ) -> LiveState:
     """The owned alarms of every region in ``where``; no region, no AWS call (and no
-    credentials needed) at all. ``aws`` makes the clients once there is something to read."""
+    credentials needed) at all. ``aws`` makes the clients once there is something to read.
+
+    ``more`` names further regions to read, asked once ``where``'s are read (the regions
+    marker, :mod:`.marker`); they are listed in ``extra["more_regions"]``. All regions go into
+    one snapshot, so a key found in two of them is still seen as a stray copy.
+    """
     if not where.regions:
         return LiveState([], [], {"unowned": {}, "requests": 0})
     client = aws()
+    extra: list[str] = []
     try:
         with ThreadPoolExecutor(max_workers=len(where.regions)) as pool:
             states = list(pool.map(lambda r: read_region(client, r), where.regions))
+        if more is not None:
+            extra = sorted(set(more(client)) - set(where.regions))
+        if extra:
+            with ThreadPoolExecutor(max_workers=len(extra)) as pool:
+                states += list(pool.map(lambda r: read_region(client, r), extra))
     except AwsError as exc:
         raise read_error(exc) from None
     snap = snapshot(states, tname, dict(where.preferred), project, adoptable)
@@ -316,7 +328,7 @@ def read_live(
             f"{key} exists in more than one region; the copies outside the spec's region are "
             "deleted"
         )
-    state = LiveState(snap.resources, warnings, {"unowned": snap.unowned})
+    state = LiveState(snap.resources, warnings, {"unowned": snap.unowned, "more_regions": extra})
     project_scope.note(state, snap.foreign, "CloudWatch alarm")  # another project's: left alone
     state.extra["requests"] = client.requests
     return state

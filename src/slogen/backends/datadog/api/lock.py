@@ -7,8 +7,9 @@ whose message is the lease (holder, since, expiry, held) as JSON. The monitor wa
 nobody sends (``slogen.apply_lock``) with ``notify_no_data`` off, is muted, and its message
 names no ``@handle``: it never notifies anyone. It lives for the seconds or minutes of an apply.
 
-Requests: one create, one list, one update (held) to take the lock, one update per renewal,
-one delete to release it.
+Requests: one create (sent once; after a lost answer the list finds it by the lease's token,
+and only if it is not there is it sent again, at most three times), one list, one update
+(held) to take the lock, one update per renewal, one delete to release it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ LOCK_TAG = "slogen-lock"
 LOCK_NAME = "slogen apply lock"
 MESSAGE_PREFIX = "Held by a running 'slogen apply'; it deletes this monitor when done. Lease: "
 QUERY = "max(last_5m):max:slogen.apply_lock{*} > 1"
+CREATE_SENDS = 3  # creates with an unknown outcome that left no monitor, at most (as the executor)
+HINT = (
+    "the lock is a monitor tagged slogen-lock: the application key needs monitors_write; "
+    "nothing was changed if this happened before the apply"
+)
 
 
 def _body(lease: Lease) -> dict[str, Any]:
@@ -55,9 +61,7 @@ class MonitorLeases:
             return self.client.call(what, fn, **kwargs)
         except DatadogError as exc:
             raise SlogenError(
-                f"cannot take or release the Datadog apply lock: {exc.message}",
-                hint="the lock is a monitor tagged slogen-lock: the application key needs "
-                "monitors_write; nothing was changed if this happened before the apply",
+                f"cannot take or release the Datadog apply lock: {exc.message}", hint=HINT
             ) from None
 
     def put(self, lease: Lease) -> Lease:
@@ -70,18 +74,30 @@ class MonitorLeases:
                 body={"message": MESSAGE_PREFIX + lease.as_json()},
             )
             return lease
-        try:
-            made = self.client.call(
-                "taking the apply lock", monitors.create_monitor, body=_body(lease)
-            )
-        except DatadogError:
-            # a create whose answer was lost (then retried: "Duplicate of an existing monitor")
-            # may have been stored: it is ours if it carries our token
-            for entry in self.entries():
-                if entry.token == lease.token:
-                    return replace(lease, ref=entry.ref)
-            made = self._call("taking the apply lock", monitors.create_monitor, body=_body(lease))
-        return replace(lease, ref=str(made["id"]))
+        last = DatadogError("no answer")
+        for _ in range(CREATE_SENDS):
+            try:
+                # sent once (idempotent=False): Datadog's POST is not an upsert, so a blind
+                # retry after a lost answer would make a second lock monitor
+                made = self.client.call(
+                    "taking the apply lock",
+                    monitors.create_monitor,
+                    idempotent=False,
+                    body=_body(lease),
+                )
+                return replace(lease, ref=str(made["id"]))
+            except DatadogError as exc:
+                if not exc.unknown:
+                    raise SlogenError(
+                        f"cannot take the Datadog apply lock: {exc.message}", hint=HINT
+                    ) from None
+                # a 5xx or no answer: the monitor may have been stored, and is ours if it
+                # carries our token (the lease's token is unique to this apply)
+                for entry in self.entries():
+                    if entry.token == lease.token:
+                        return replace(lease, ref=entry.ref)
+                last = exc
+        raise SlogenError(f"cannot take the Datadog apply lock: {last.message}", hint=HINT)
 
     def entries(self) -> list[Lease]:
         found = self._call(

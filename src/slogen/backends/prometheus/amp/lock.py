@@ -37,7 +37,23 @@ from slogen.spec.model import Target as TargetSettings
 
 LOCK_NAMESPACE = "slogen.lock"
 LABEL = "slogen_lock"
-RELEASING_WAIT = 30.0  # how long a namespace being deleted is waited for, whatever the timeout
+RELEASING_WAIT = 30.0
+LOST_ATTEMPTS = 3  # creates whose outcome was unknown and that left no namespace, at most
+
+
+def unknown_outcome(exc: AwsError) -> bool:
+    """Whether a failed create may have been stored: a 5xx (botocore gave up retrying it) or
+    no answer at all. AMP's 4xx (validation, access, conflict) are definite refusals."""
+    return exc.code == "Unreachable" or exc.code in (
+        "InternalServerException",
+        "InternalServerError",
+        "ServiceUnavailableException",
+        "ServiceUnavailable",
+        "InternalFailure",
+    )
+
+
+# how long a namespace being deleted is waited for, whatever the timeout
 
 
 def lock_data(lease: Lease) -> str:
@@ -69,25 +85,34 @@ def _failed(exc: AwsError) -> SlogenError:
 def _acquire(amp: Amp, label: str, who: str, timeout: float) -> Lease:
     deadline = time.monotonic() + max(0.0, timeout)
     releasing_until = time.monotonic() + RELEASING_WAIT
-    token = secrets.token_hex(8)
+    token = secrets.token_hex(8)  # the same for every create of this run: a lost one is known
+    attempts = 0
     while True:
         now = time.time()
         mine = Lease(token, who, now, now + LEASE_SECONDS, True, LOCK_NAMESPACE)
+        lost: AwsError | None = None  # the create's outcome is unknown (5xx, no answer)
         try:
             data = lock_data(mine).encode()
             amp.call("CreateRuleGroupsNamespace", name=LOCK_NAMESPACE, data=data)
             return mine
         except AwsError as exc:
-            if exc.code != "ConflictException":
+            if exc.code != "ConflictException" and not unknown_outcome(exc):
                 raise _failed(exc) from None
+            lost = None if exc.code == "ConflictException" else exc
         try:
             described = amp.describe(LOCK_NAMESPACE)
         except AwsError as exc:
             if exc.code == "ResourceNotFoundException":  # released meanwhile: try again
+                if lost is not None and (attempts := attempts + 1) > LOST_ATTEMPTS:
+                    raise _failed(lost) from None
                 continue
             raise _failed(exc) from None
         status = str((described.get("status") or {}).get("statusCode", ""))
         theirs = lease_of(described.get("data") or b"")
+        if theirs is not None and theirs.token == token:
+            # our own create, stored although its answer was lost (botocore's retry of it, or
+            # ours, was then answered ConflictException): the lock is ours already
+            return replace(theirs, ref=LOCK_NAMESPACE)
         if status == DELETING and time.monotonic() < releasing_until:
             time.sleep(1.0)  # released a moment ago
             continue
