@@ -19,14 +19,14 @@ import shutil
 import subprocess
 import threading
 import time
-import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.prom_server import READY_TIMEOUT, STOP_TIMEOUT, free_port, http
+from tests.child_process import STOP_TIMEOUT, ChildProcess
+from tests.prom_server import READY_TIMEOUT, free_port, http
 
 AMTOOL_TIMEOUT = 30.0
 
@@ -120,7 +120,7 @@ class WebhookServer:
         self._thread.join(timeout=STOP_TIMEOUT)
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(ChildProcess):
     """One ``prometheus-alertmanager`` process loaded with ``config_text``."""
 
     def __init__(self, config_text: str, workdir: Path):
@@ -173,42 +173,11 @@ class AlertmanagerServer:
                 cwd=self.workdir,
             )
 
-    def _wait_ready(self, deadline: float) -> bool:
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                status, _ = http("GET", f"{self.url}/-/ready", timeout=1.0)
-                if status == 200:
-                    return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-
     def __enter__(self) -> AlertmanagerServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def alerts(self) -> list[dict[str, Any]]:
         """``GET /api/v2/alerts``: every alert it holds, inhibited and silenced ones too."""

@@ -35,8 +35,9 @@ from typing import Any
 
 import pytest
 
+from tests.child_process import ChildProcess
+
 READY_TIMEOUT = 30.0  # seconds to wait for /-/ready
-STOP_TIMEOUT = 10.0  # seconds to wait after SIGTERM before SIGKILL
 HTTP_TIMEOUT = 5.0
 GROUP_INTERVAL = 60.0  # seconds: slogen's rule groups
 
@@ -122,7 +123,7 @@ def slot(file: str, group: str, interval: float = GROUP_INTERVAL) -> float:
     return (xxh64(key) % nanos) / 1e9
 
 
-class PrometheusServer:
+class PrometheusServer(ChildProcess):
     """One ``prometheus`` process; see the module docstring."""
 
     def __init__(
@@ -263,31 +264,6 @@ class PrometheusServer:
                 cwd=self.workdir,
             )
 
-    def _wait_ready(self, deadline: float) -> bool:
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                status, _ = http("GET", f"{self.url}/-/ready", timeout=1.0)
-                if status == 200:
-                    return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-
     def __enter__(self) -> PrometheusServer:
         return self.start()
 
@@ -295,12 +271,6 @@ class PrometheusServer:
         self.stop()
 
     # -- API helpers -----------------------------------------------------------------------
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def rules(self) -> dict[str, Any]:
         """``GET /api/v1/rules``, parsed; fails the test unless Prometheus answers success."""

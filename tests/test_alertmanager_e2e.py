@@ -30,8 +30,9 @@ import pytest
 import yaml
 
 from tests.am_server import AlertmanagerServer, WebhookServer
+from tests.child_process import STOP_TIMEOUT
 from tests.cli import run
-from tests.prom_server import STOP_TIMEOUT, PrometheusServer
+from tests.prom_server import PrometheusServer
 
 DELIVERY_TIMEOUT = 60.0  # seconds for every expected notification to arrive
 SETTLE = 4.0  # seconds more, after they did, for anything unexpected to arrive too

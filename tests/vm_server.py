@@ -39,8 +39,9 @@ from typing import Any
 
 import pytest
 
+from tests.child_process import STOP_TIMEOUT, ChildProcess
+
 READY_TIMEOUT = 30.0  # seconds for a server to answer its health endpoint
-STOP_TIMEOUT = 10.0  # seconds after SIGTERM before SIGKILL
 HTTP_TIMEOUT = 5.0
 REPLAY_TIMEOUT = 120.0
 GROUP_INTERVAL = 60  # slogen's rule groups
@@ -89,7 +90,7 @@ def slot(path: Path, group: str, interval: int = GROUP_INTERVAL) -> float:
     return interval * group_id / (1 << 64)
 
 
-class Server:
+class Server(ChildProcess):
     """One child process with a log file; ``ready_path`` answers 200 once it serves."""
 
     def __init__(self, name: str, workdir: Path, ready_path: str):
@@ -130,36 +131,6 @@ class Server:
             f"its log:\n{self.log()[-4000:]}",
             pytrace=False,
         )
-
-    def _wait_ready(self, deadline: float) -> bool:
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if http("GET", self.url + self.ready_path)[0] == 200:
-                    return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def get_json(self, path: str, **params: str) -> Any:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
