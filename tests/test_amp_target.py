@@ -21,21 +21,7 @@ from botocore.retries.standard import ExponentialBackoff
 import slogen.backends.prometheus.amp.client as amp_client
 from tests.cli import Result, run
 from tests.fakes.amp import REGION, MotoAmp
-
-BILLING = """\
-service: billing
-description: Invoice API
-owner: billing
-slos:
-  - name: availability
-    category: availability
-    objective: 99.5
-    window: 30d
-    indicator:
-      prometheus:
-        errors: sum(rate(http_requests_total{job="billing",code=~"5.."}[{{ window }}]))
-        total: sum(rate(http_requests_total{job="billing"}[{{ window }}]))
-"""
+from tests.test_plan_apply import BILLING
 
 CHECKOUT = """\
 service: checkout

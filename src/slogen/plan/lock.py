@@ -291,15 +291,31 @@ def lease_lock(
     removed on the way out, also after a failure or an interrupt."""
     tell = note or _to_stderr
     mine = _acquire(store, label, who, timeout, tell)
+    with renewed(label, mine, store.put, store.remove, (SlogenError,), tell):
+        yield
+
+
+@contextlib.contextmanager
+def renewed(
+    label: str,
+    mine: Lease,
+    put: Callable[[Lease], Lease],
+    remove: Callable[[Lease], None],
+    errors: tuple[type[Exception], ...],
+    tell: Note = _to_stderr,
+) -> Iterator[None]:
+    """While held, renew the lease ``mine`` through ``put`` every RENEW_SECONDS; on the way
+    out (also after a failure or an interrupt) ``remove`` it. A renewal or removal failing with
+    one of ``errors`` is told, not raised: the apply goes on and the lease lapses by itself."""
     stop = threading.Event()
 
     def renew() -> None:
         nonlocal mine
         while not stop.wait(RENEW_SECONDS):
             try:
-                mine = store.put(replace(mine, expires=time.time() + LEASE_SECONDS))
-            except SlogenError as exc:  # the lease may lapse; the apply goes on
-                tell(f"{label}: could not renew the lock: {exc.message}")
+                mine = put(replace(mine, expires=time.time() + LEASE_SECONDS))
+            except errors as exc:
+                tell(f"{label}: could not renew the lock: {exc}")
 
     renewer = threading.Thread(target=renew, name="slogen-lock-renewal", daemon=True)
     renewer.start()
@@ -309,9 +325,6 @@ def lease_lock(
         stop.set()
         renewer.join(timeout=30)
         try:
-            store.remove(mine)
-        except SlogenError as exc:
-            tell(
-                f"{label}: could not release the lock (it expires {stamp(mine.expires)}): "
-                f"{exc.message}"
-            )
+            remove(mine)
+        except errors as exc:
+            tell(f"{label}: could not release the lock (it expires {stamp(mine.expires)}): {exc}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -28,9 +27,9 @@ from slogen.errors import SlogenError
 from slogen.plan.lock import (
     LEASE_SECONDS,
     POLL_SECONDS,
-    RENEW_SECONDS,
     Lease,
     locked_error,
+    renewed,
     stamp,
 )
 from slogen.spec.model import Target as TargetSettings
@@ -143,30 +142,10 @@ def amp_lock(settings: TargetSettings, label: str, who: str, timeout: float) -> 
     """Hold the workspace's lock namespace; renewed while held, deleted on the way out."""
     amp = writer(settings)
     mine = _acquire(amp, label, who, timeout)
-    stop = threading.Event()
 
-    def renew() -> None:
-        nonlocal mine
-        while not stop.wait(RENEW_SECONDS):
-            fresh = replace(mine, expires=time.time() + LEASE_SECONDS)
-            try:
-                amp.put(LOCK_NAMESPACE, lock_data(fresh))
-                mine = fresh
-            except AwsError as exc:
-                print(f"{label}: could not renew the lock: {exc.message}", file=sys.stderr)
+    def put(lease: Lease) -> Lease:
+        amp.put(LOCK_NAMESPACE, lock_data(lease))
+        return lease
 
-    renewer = threading.Thread(target=renew, name="slogen-amp-lock-renewal", daemon=True)
-    renewer.start()
-    try:
+    with renewed(label, mine, put, lambda _lease: amp.delete(LOCK_NAMESPACE), (AwsError,)):
         yield
-    finally:
-        stop.set()
-        renewer.join(timeout=30)
-        try:
-            amp.delete(LOCK_NAMESPACE)
-        except AwsError as exc:
-            print(
-                f"{label}: could not release the lock (it expires {stamp(mine.expires)}): "
-                f"{exc.message}",
-                file=sys.stderr,
-            )
