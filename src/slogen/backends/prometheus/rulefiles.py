@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import yaml
-
+from slogen import yamltext
 from slogen.backends.prometheus.render import GROUP_INTERVAL
 from slogen.backends.scope import PROJECT_ANNOTATION, PROJECT_TAG
 from slogen.durations import format_duration
@@ -25,20 +24,9 @@ K8S_FILE_SUFFIX = ".prometheusrule.yml"
 FORMATS = ("rules", "prometheusrule")
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    pass
-
-
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str_representer)
-
-
 def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
+    """Rule-file YAML (block style, multi-line PromQL as literal blocks): see slogen.yamltext."""
+    return yamltext.dump(data)
 
 
 def groups_for(resources: list[Resource]) -> dict[str, list[dict[str, Any]]]:
