@@ -23,6 +23,9 @@ from typing import Any
 import yaml
 
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# PyYAML's C parser: yaml.safe_load is its pure-Python one, ~10x slower; reading 200 live rule
+# files back was 83% of a no-change plan of 1,000 SLOs.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
@@ -45,6 +48,12 @@ _CACHE_LIMIT = 200_000  # distinct scalars kept; a long-lived process starts ove
 def reference(data: Any) -> str:
     """The text PyYAML writes for ``data`` (the definition :func:`dump` reproduces)."""
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def load(text: str | bytes) -> Any:
+    """``yaml.safe_load(text)`` through PyYAML's C parser (the same data, errors as
+    :class:`yaml.YAMLError` with marks)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 class _Unusual(Exception):

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +64,10 @@ def read_text(path: Path) -> str:
         raise SlogenError(f"cannot read {path}: {exc}") from exc
 
 
-def load_json(path: Path) -> Any:
-    """The file's JSON, or None when it is not JSON (then it is not ours)."""
-    text = read_text(path)
+def load_json(path: Path, text: str | None = None) -> Any:
+    """The file's JSON (``text``: already read), or None when it is not JSON (then it is not
+    ours)."""
+    text = read_text(path) if text is None else text
     try:
         return json.loads(text)
     except ValueError:
@@ -246,13 +247,28 @@ class JsonFiles:
         resources: list[Resource] = []
         unowned: list[str] = []
         foreign: dict[str, str | None] = {}  # file name -> the other project (see scope.note)
+        wanted = {self.file_name(service_of(r.key)) for r in known}
+        # A file holding exactly what build would write for its resources (a plan with no
+        # changes) is those resources, as for rule files (tests/test_plan_speed.py).
+        by_service: dict[str, list[Resource]] = {}
+        for res in known:
+            if res.backend == self.backend and res.target == tname:
+                by_service.setdefault(service_of(res.key), []).append(res)
         for path in files_in(target_dir(target), self.backend, (".json",)):
-            data = load_json(path)
+            text = read_text(path)
+            mine = by_service.get(path.name[: -len(self.suffix)])
+            if (
+                mine is not None
+                and path.name.endswith(self.suffix)
+                and text == self.text_of(service_of(mine[0].key), mine)
+            ):
+                resources.extend(replace(r, live_id=str(path)) for r in mine)
+                continue
+            data = load_json(path, text)
             if not is_owned(data):
                 unowned.append(path.name)
                 continue
             marked = data.get(scope.PROJECT_TAG)
-            wanted = {self.file_name(service_of(r.key)) for r in known}
             if not scope.claims(scope.project_of(target), marked, path.name, wanted):
                 foreign[path.name] = marked  # another project's, or before projects: left alone
                 continue

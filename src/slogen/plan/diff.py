@@ -37,6 +37,8 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
     Mappings recurse key by key; lists of equal length recurse item by item; anything else that
     differs (including a list that grew or shrank) is one change at ``path``.
     """
+    if before is after:  # e.g. a live file that holds exactly what was rendered
+        return []
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         out: list[FieldChange] = []
         for key in sorted(set(before) | set(after), key=str):

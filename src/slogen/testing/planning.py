@@ -8,8 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from slogen import yamltext
 from slogen.backends import registry
 from slogen.backends.contract import uses
 from slogen.backends.prometheus import base_window
@@ -57,7 +56,7 @@ def load_rule_files(paths: Sequence[str | Path]) -> dict[str, str]:
         )
         for p in found:
             text = p.read_text(encoding="utf-8")
-            doc = yaml.safe_load(text)
+            doc = yamltext.load(text)
             if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule":
                 text = rule_file_from_prometheusrule(text)
             elif not (isinstance(doc, dict) and "groups" in doc):

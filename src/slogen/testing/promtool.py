@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from slogen import yamltext
 from slogen.testing.testfile import ExprCheck, TestGroup, duration, test_file_text
 
 PROMTOOL_ENV = "PROMTOOL"
@@ -321,7 +322,7 @@ def run_tests(
 
 def rule_file_from_prometheusrule(text: str) -> str:
     """The plain rule file inside a Kubernetes ``PrometheusRule`` document (its spec.groups)."""
-    doc = yaml.safe_load(text)
+    doc = yamltext.load(text)
     if not isinstance(doc, dict) or doc.get("kind") != "PrometheusRule":
         raise ValueError("not a PrometheusRule document")
     return yaml.safe_dump({"groups": doc["spec"]["groups"]}, sort_keys=False, width=10_000)

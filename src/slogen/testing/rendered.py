@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-import yaml
-
+from slogen import yamltext
 from slogen.backends.prometheus.rulefiles import GROUP_PREFIX, dump_yaml
 from slogen.durations import format_duration
 from slogen.engine import TierMath
@@ -45,7 +44,7 @@ class RenderedSLO:
         """The same SLO reduced to its own rule group (other SLOs of the service dropped)."""
         files: dict[str, str] = {}
         for file_name, text in self.rule_files.items():
-            doc = yaml.safe_load(text) or {}
+            doc = yamltext.load(text) or {}
             groups = [g for g in doc.get("groups", []) if g.get("name") == self.group_name]
             if groups:
                 files[file_name] = dump_yaml({"groups": groups})
@@ -63,7 +62,7 @@ class RenderedSLO:
         group_name = self.group_name
         files: dict[str, str] = {}
         for file_name, text in self.rule_files.items():
-            doc = yaml.safe_load(text) or {}
+            doc = yamltext.load(text) or {}
             for group in doc.get("groups", []):
                 if group.get("name") != group_name:
                     continue

@@ -30,6 +30,7 @@ from fractions import Fraction
 
 import yaml
 
+from slogen import yamltext
 from slogen.backends.prometheus import base_window
 from slogen.durations import format_duration
 from slogen.numbers import fmt, fmt_percent
@@ -396,5 +397,5 @@ def _single_text(rule_files: Mapping[str, str]) -> str:
         return texts[0]
     groups = []
     for text in texts:
-        groups.extend((yaml.safe_load(text) or {}).get("groups", []))
+        groups.extend((yamltext.load(text) or {}).get("groups", []))
     return yaml.safe_dump({"groups": groups}, sort_keys=False, width=10_000)

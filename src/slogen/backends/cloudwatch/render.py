@@ -174,7 +174,27 @@ def metric_queries(slo: SLO, period: int, guard: int | None) -> list[dict[str, A
     return queries
 
 
+# validate renders every SLO to measure it against AWS's limits, then build and plan render
+# the same SLOs again: the second time takes the first one's alarms (same objects, same
+# templates and target), as long as the model objects are the very same ones.
+_MEMO_LIMIT = 50_000
+_memo: dict[tuple[int, int, str | None, str], tuple[Service, SLO, list[Resource]]] = {}
+
+
 def render_slo(service: Service, slo: SLO, templates: str | None, tname: str) -> list[Resource]:
+    """Every alarm of one SLO (see :func:`_render_slo`), rendered once per process."""
+    key = (id(service), id(slo), templates, tname)
+    found = _memo.get(key)
+    if found is not None and found[0] is service and found[1] is slo:
+        return list(found[2])
+    resources = _render_slo(service, slo, templates, tname)
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[key] = (service, slo, resources)
+    return list(resources)
+
+
+def _render_slo(service: Service, slo: SLO, templates: str | None, tname: str) -> list[Resource]:
     """Every alarm of one SLO: per tier the long and short metric alarms and the composite."""
     source = source_of(slo)
     assert source is not None

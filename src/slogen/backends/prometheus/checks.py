@@ -69,14 +69,25 @@ _NOT_INSTANT = {
 }
 
 
-@lru_cache(maxsize=4096)
-def promql_problem(query: str) -> str | None:
-    """Why Prometheus would reject ``query`` as a rule expression, or None."""
+@lru_cache(maxsize=1024)
+def _parsed(query: str) -> object:
+    """The parsed query, or the ValueError that says why it does not parse: validate asks
+    both :func:`promql_problem` and :func:`experimental_functions` about each query, and
+    parsing (building the syntax tree's Python objects) is most of what either costs."""
     import promql_parser
 
     try:
-        expr = promql_parser.parse(query)
+        return promql_parser.parse(query)
     except ValueError as exc:
+        return exc
+
+
+@lru_cache(maxsize=4096)
+def promql_problem(query: str) -> str | None:
+    """Why Prometheus would reject ``query`` as a rule expression, or None."""
+    expr = _parsed(query)
+    if isinstance(expr, ValueError):
+        exc = expr
         for old, new in RENAMED.items():
             if f"'{old}'" in str(exc):
                 return f"PromQL does not parse: {exc}; use {new}"
@@ -107,7 +118,10 @@ def experimental_functions(query: str) -> tuple[str, ...]:
         if name in EXPERIMENTAL:
             found.add(name)
 
-    promql_parser.walk(promql_parser.parse(query), visit)
+    expr = _parsed(query)
+    if isinstance(expr, ValueError):
+        raise expr
+    promql_parser.walk(expr, visit)
     return tuple(sorted(found))
 
 
@@ -178,7 +192,7 @@ def validate(project: Project) -> list[Problem]:
                         Problem(
                             loc,
                             f"{where}.{name}",
-                            "selects a metric by a quoted name ({\"...\"}), which vmalert "
+                            'selects a metric by a quoted name ({"..."}), which vmalert '
                             "cannot parse: it would refuse the rule file",
                             'use a name of letters, digits, "_" and ":" (targets.prometheus is '
                             "type vmalert)",

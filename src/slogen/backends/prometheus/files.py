@@ -15,12 +15,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from slogen import envref
+from slogen import envref, yamltext
 from slogen.backends import filestore, scope
 from slogen.backends.contract import target_label
 from slogen.backends.prometheus import rulefiles as render_mod
@@ -77,10 +78,29 @@ def _groups(doc: Any, form: str) -> list[dict[str, Any]]:
 def resources_from_file(text: str, path: str, target_name: str, form: str) -> list[Resource]:
     """Turn an owned rule file back into resources of the same shape :func:`render` makes."""
     try:
-        groups = _groups(yaml.safe_load(text), form)
+        groups = _groups(yamltext.load(text), form)
     except (yaml.YAMLError, ValueError) as exc:
         raise filestore.damaged(path, str(exc), "rule file") from exc
     return render_mod.resources_from_groups(groups, target_name, path)
+
+
+def expected_files(
+    known: Sequence[Resource], target_name: str, form: str
+) -> dict[str, tuple[str, list[Resource]]]:
+    """File name -> the text ``build`` writes for the ``known`` resources of this target that
+    go in that file, and those resources."""
+    by_service: dict[str, list[Resource]] = {}
+    for res in known:
+        if res.backend == "prometheus" and res.target == target_name:
+            by_service.setdefault(filestore.service_of(res.key), []).append(res)
+    texts = {
+        service: render_mod.rule_files(resources, form)[render_mod.file_name(service, form)]
+        for service, resources in by_service.items()
+    }
+    return {
+        render_mod.file_name(service, form): (texts[service], resources)
+        for service, resources in by_service.items()
+    }
 
 
 def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
@@ -90,13 +110,17 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
     warnings: list[str] = []
     unowned: list[str] = []
     foreign: dict[str, str | None] = {}  # file name -> the other project (see scope.note)
+    wanted = {render_mod.file_name(filestore.service_of(r.key), form) for r in known}
+    # A file that holds exactly what build would write for its resources (the common case: a
+    # plan with nothing to change) is those resources: its text is a function of them, and
+    # reading it back gives the same ones (tests/test_plan_speed.py), so it is not parsed.
+    expected = expected_files(known, name, form)
     for path in filestore.files_in(filestore.target_dir(target), "prometheus", (".yml", ".yaml")):
         text = filestore.read_text(path)
         if not is_owned(text):
             unowned.append(path.name)
             continue
         marked = marked_project(text)
-        wanted = {render_mod.file_name(filestore.service_of(r.key), form) for r in known}
         if not scope.claims(scope.project_of(target), marked, path.name, wanted):
             foreign[path.name] = marked  # another project's, or from before projects: left alone
             continue
@@ -106,7 +130,11 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
                 "delete it if you switched formats"
             )
             continue
-        resources.extend(resources_from_file(text, str(path), name, form))
+        same = expected.get(path.name)
+        if same is not None and same[0] == text:
+            resources.extend(replace(r, live_id=str(path)) for r in same[1])
+        else:
+            resources.extend(resources_from_file(text, str(path), name, form))
     filestore.check_unique(resources)
     return scope.note(LiveState(resources, warnings, {"unowned": unowned}), foreign, "rule file")
 

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any
 
-from slogen import envref
+from slogen import envref, yamltext
 from slogen.backends import scope
 from slogen.backends.contract import target_label
 from slogen.backends.prometheus.amp import client
@@ -65,7 +65,7 @@ def parse(data: bytes | str, name: str, target_name: str) -> list[Resource]:
     service = name[len(client.NAME_PREFIX) :]
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        doc = yaml.safe_load(text)
+        doc = yamltext.load(text)
         if not isinstance(doc, dict) or not isinstance(doc.get("groups") or [], list):
             raise ValueError("it is not a rule file (a mapping with a list of 'groups')")
         groups = [g for g in doc.get("groups") or [] if isinstance(g, dict)]

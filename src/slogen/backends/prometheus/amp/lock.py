@@ -22,6 +22,7 @@ from dataclasses import replace
 
 import yaml
 
+from slogen import yamltext
 from slogen.backends.prometheus.amp.client import DELETING, Amp, AwsError, writer
 from slogen.errors import SlogenError
 from slogen.plan.lock import (
@@ -66,7 +67,7 @@ def lock_data(lease: Lease) -> str:
 def lease_of(data: bytes | str) -> Lease | None:
     """The lease in a lock namespace's rules file (None when it is not one)."""
     try:
-        doc = yaml.safe_load(data.decode() if isinstance(data, bytes) else data)
+        doc = yamltext.load(data.decode() if isinstance(data, bytes) else data)
         text = doc["groups"][0]["rules"][0]["labels"][LABEL]
     except (yaml.YAMLError, KeyError, IndexError, TypeError, UnicodeDecodeError):
         return None

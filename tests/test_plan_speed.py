@@ -1,0 +1,101 @@
+"""The shortcuts that make a no-change plan cheap give exactly what the slow path gives.
+
+A files target does not parse a live file whose text is exactly what ``build`` writes for the
+resources the plan expects there: it takes those resources as the live ones. That is only
+right if parsing such a file gives back the very same resources (bodies, keys, kinds,
+dependencies and live ids), which these tests check for every backend with files, for
+both rule-file formats, and for SLOs with every kind of resource (no-traffic alerts included).
+A file that differs in any byte is parsed as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from slogen.backends import registry
+from slogen.build import build_files
+from slogen.plan.diff import field_changes
+from slogen.resources import Resource
+from slogen.spec.loader import load_project
+from slogen.spec.model import Project, Target
+
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+
+
+def _project_at(directory: Path, form: str = "rules") -> Project:
+    project = load_project([str(SPECS)])
+    targets = tuple(
+        Target(
+            backend.name,
+            "files",
+            (("dir", str(directory / backend.name)),)
+            + ((("format", form),) if backend.name == "prometheus" else ()),
+        )
+        for backend in registry.backends()
+    )
+    return replace(project, targets=targets)
+
+
+def _full(resources: list[Resource]) -> list[tuple]:
+    """Every field of every resource, in address order (a JSON file keeps a service's metric
+    alarms apart from its composites, and the plan goes by address, not file order)."""
+    return sorted(
+        (
+            (r.address, r.backend, r.target, r.kind, r.key, r.body, r.depends_on, r.live_id)
+            for r in resources
+        ),
+        key=lambda fields: fields[0],
+    )
+
+
+@pytest.mark.parametrize("form", ["rules", "prometheusrule"])
+def test_unchanged_files_read_as_rendered_equal_parsed(tmp_path: Path, form: str) -> None:
+    project = _project_at(tmp_path, form)
+    build_files(project, tmp_path, None, {"prometheus": {"format": form}})
+    checked = 0
+    for backend in registry.used_by(project):
+        desired = backend.render(project, None)
+        target = backend.target(project.target(backend.name))
+        shortcut = target.read_live(desired).resources  # every file matches: no parsing
+        parsed = target.read_live([]).resources  # nothing expected: every file parsed
+        assert desired and _full(shortcut) == _full(parsed), backend.name
+        assert all(r.live_id for r in shortcut)
+        checked += len(shortcut)
+    assert checked > 50
+
+
+def test_a_changed_byte_is_parsed(tmp_path: Path) -> None:
+    project = _project_at(tmp_path)
+    build_files(project, tmp_path, None)
+    backend = registry.get("prometheus")
+    desired = backend.render(project, None)
+    target = backend.target(project.target("prometheus"))
+    path = tmp_path / "prometheus" / "checkout.rules.yml"
+    text = path.read_text()
+    path.write_text(text.replace("severity: page", "severity: ticket", 1))
+    assert path.read_text() != text
+    live = target.read_live(desired).resources
+    changed = [
+        r for r in live for d in desired if d.address == r.address and field_changes(r.body, d.body)
+    ]
+    assert [c.body["labels"]["severity"] for c in changed] == ["ticket"]
+
+
+def test_a_changed_json_file_is_parsed(tmp_path: Path) -> None:
+    project = _project_at(tmp_path)
+    build_files(project, tmp_path, None)
+    backend = registry.get("datadog")
+    desired = backend.render(project, None)
+    target = backend.target(project.target("datadog"))
+    path = tmp_path / "datadog" / "checkout.datadog.json"
+    text = path.read_text()
+    path.write_text(text.replace('"priority": 1', '"priority": 2', 1))
+    assert path.read_text() != text
+    live = target.read_live(desired).resources
+    changed = [
+        r for r in live for d in desired if d.address == r.address and field_changes(r.body, d.body)
+    ]
+    assert len(changed) == 1 and changed[0].body["priority"] == 2
