@@ -249,7 +249,7 @@ class JsonFiles:
         foreign: dict[str, str | None] = {}  # file name -> the other project (see scope.note)
         wanted = {self.file_name(service_of(r.key)) for r in known}
         # A file holding exactly what build would write for its resources (a plan with no
-        # changes) is those resources, as for rule files (tests/test_plan_speed.py).
+        # changes) is those resources, as for rule files (tests/test_fast_paths.py).
         by_service: dict[str, list[Resource]] = {}
         for res in known:
             if res.backend == self.backend and res.target == tname:

@@ -26,6 +26,7 @@ AWS would otherwise answer with during ``apply``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -54,6 +55,8 @@ MAX_DIMENSION_VALUE_LENGTH = 1_024
 # separators (space; not tab or newline, which are control characters), numbers and _.:/=+-@.
 TAG_SYMBOLS = frozenset("_.:/=+-@")
 TAG_SEPARATORS = ("Zs", "Zl", "Zp")
+# ASCII letters and digits, TAG_SYMBOLS and the space (the one ASCII character in Zs)
+_ASCII_TAG_TEXT = re.compile(r"[A-Za-z0-9_.:/=+\-@ ]*")
 
 PAGE_SIZE = 100  # DescribeAlarms MaxRecords, GetResources ResourcesPerPage, names per check
 DELETE_BATCH = 100  # alarms per DeleteAlarms call (metric alarms; composites go one per call)
@@ -77,7 +80,10 @@ TPS: dict[str, float] = {
 @lru_cache(maxsize=4096)
 def tag_text_ok(text: str) -> bool:
     """Whether AWS takes ``text`` as a tag key or value (:data:`TAG_SYMBOLS`). Cached: the
-    same few tag texts repeat on every alarm of a service."""
+    same few tag texts repeat on every alarm of a service; the ASCII ones (nearly all, and
+    unique per alarm in the key tag) are settled by one regular expression."""
+    if _ASCII_TAG_TEXT.fullmatch(text):
+        return True
     return all(
         c.isalnum() or c in TAG_SYMBOLS or unicodedata.category(c) in TAG_SEPARATORS for c in text
     )

@@ -40,8 +40,15 @@ from functools import lru_cache
 
 from slogen.backends.prometheus.names import amp_problem
 from slogen.backends.prometheus.render import base_window, good_to_errors, substitute
-from slogen.backends.prometheus.semantics import KINDS, label_filters, shape_of, template_kind
-from slogen.backends.prometheus.source import PrometheusSource
+from slogen.backends.prometheus.semantics import (
+    KINDS,
+    SENTINEL_TEXT,
+    label_filters,
+    parsed,
+    shape_of,
+    template_kind,
+)
+from slogen.backends.prometheus.source import WINDOW_PLACEHOLDER, PrometheusSource
 from slogen.durations import format_duration
 from slogen.errors import Location, Problem
 from slogen.spec.model import SLO, Project, Service
@@ -69,23 +76,10 @@ _NOT_INSTANT = {
 }
 
 
-@lru_cache(maxsize=1024)
-def _parsed(query: str) -> object:
-    """The parsed query, or the ValueError that says why it does not parse: validate asks
-    both :func:`promql_problem` and :func:`experimental_functions` about each query, and
-    parsing (building the syntax tree's Python objects) is most of what either costs."""
-    import promql_parser
-
-    try:
-        return promql_parser.parse(query)
-    except ValueError as exc:
-        return exc
-
-
 @lru_cache(maxsize=4096)
 def promql_problem(query: str) -> str | None:
     """Why Prometheus would reject ``query`` as a rule expression, or None."""
-    expr = _parsed(query)
+    expr = parsed(query)
     if isinstance(expr, ValueError):
         exc = expr
         for old, new in RENAMED.items():
@@ -118,7 +112,7 @@ def experimental_functions(query: str) -> tuple[str, ...]:
         if name in EXPERIMENTAL:
             found.add(name)
 
-    expr = _parsed(query)
+    expr = parsed(query)
     if isinstance(expr, ValueError):
         raise expr
     promql_parser.walk(expr, visit)
@@ -166,13 +160,16 @@ def validate(project: Project) -> list[Problem]:
                 if query is None:
                     continue
                 text = substitute(query, base)
-                reason = promql_problem(text)
+                # The query as shape_of parses it (the window a sentinel duration): it parses
+                # exactly when ``text`` does, and that one parse serves every check below.
+                probe = WINDOW_PLACEHOLDER.sub(SENTINEL_TEXT, query)
+                reason = promql_problem(probe) and promql_problem(text)
                 loc = source.location_of(name, slo.location)
                 if reason is not None:
                     bad.add(name)
                     problems.append(Problem(loc, f"{where}.{name}", reason, _hint(base_text)))
                     continue
-                used = experimental_functions(text)
+                used = experimental_functions(probe)
                 if used and on_vmalert:
                     # vmalert parses unknown function names and fails at every evaluation
                     # ("unknown func"); MetricsQL has none of Prometheus's experimental ones

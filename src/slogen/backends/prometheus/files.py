@@ -113,7 +113,7 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
     wanted = {render_mod.file_name(filestore.service_of(r.key), form) for r in known}
     # A file that holds exactly what build would write for its resources (the common case: a
     # plan with nothing to change) is those resources: its text is a function of them, and
-    # reading it back gives the same ones (tests/test_plan_speed.py), so it is not parsed.
+    # reading it back gives the same ones (tests/test_fast_paths.py), so it is not parsed.
     expected = expected_files(known, name, form)
     for path in filestore.files_in(filestore.target_dir(target), "prometheus", (".yml", ".yaml")):
         text = filestore.read_text(path)

@@ -141,14 +141,25 @@ def _labels(node: object) -> frozenset[str] | None:
     return None
 
 
-@lru_cache(maxsize=4096)
-def shape_of(template: str) -> QueryShape | None:
-    """The shape of a query template; None when it does not parse (reported elsewhere)."""
+@lru_cache(maxsize=1024)
+def parsed(query: str) -> object:
+    """The parsed query, or the ValueError that says why it does not parse. Validation asks
+    several questions of each query (does it parse, what does it yield, which functions, what
+    shape) and parsing, which builds the syntax tree's Python objects, is most of what any of
+    them costs: each query is parsed once."""
     import promql_parser
 
     try:
-        expr = promql_parser.parse(WINDOW_PLACEHOLDER.sub(SENTINEL_TEXT, template))
-    except ValueError:
+        return promql_parser.parse(query)
+    except ValueError as exc:
+        return exc
+
+
+@lru_cache(maxsize=32768)
+def shape_of(template: str) -> QueryShape | None:
+    """The shape of a query template; None when it does not parse (reported elsewhere)."""
+    expr = parsed(WINDOW_PLACEHOLDER.sub(SENTINEL_TEXT, template))
+    if isinstance(expr, ValueError):
         return None
     found: dict[str, list] = {"holders": [], "filters": [], "scaled": []}
     _walk(expr, "", found)

@@ -1,4 +1,4 @@
-"""The shortcuts that make a no-change plan cheap give exactly what the slow path gives.
+"""Every shortcut taken for speed gives exactly what the slow path it skips gives.
 
 A files target does not parse a live file whose text is exactly what ``build`` writes for the
 resources the plan expects there: it takes those resources as the live ones. That is only
@@ -10,12 +10,14 @@ A file that differs in any byte is parsed as before.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from slogen.backends import registry
+from slogen.backends.cloudwatch import limits
 from slogen.build import build_files
 from slogen.plan.diff import field_changes
 from slogen.resources import Resource
@@ -99,3 +101,17 @@ def test_a_changed_json_file_is_parsed(tmp_path: Path) -> None:
         r for r in live for d in desired if d.address == r.address and field_changes(r.body, d.body)
     ]
     assert len(changed) == 1 and changed[0].body["priority"] == 2
+
+
+def test_cloudwatch_tag_text_regex_agrees_with_the_character_rule() -> None:
+    """limits.tag_text_ok settles ASCII text with a regular expression; for every ASCII
+    character it must say what AWS's character rule (letters, digits, spaces, _.:/=+-@) says."""
+    for code in range(128):
+        char = chr(code)
+        by_rule = (
+            char.isalnum()
+            or char in limits.TAG_SYMBOLS
+            or unicodedata.category(char) in limits.TAG_SEPARATORS
+        )
+        assert limits.tag_text_ok(char) is by_rule, repr(char)
+        assert limits.tag_text_ok(f"key-{char}-x") is by_rule, repr(char)
