@@ -18,9 +18,26 @@ from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Project, Service
 
+# Every backend asks for these per tier of every SLO; formatting goes through lru_caches keyed
+# by Fractions, whose hash is a modular inverse each time, so the answers are kept per object.
+_MEMO_LIMIT = 50_000
+_slo_memo: dict[tuple[int, int], tuple[Service, SLO, dict[str, Any]]] = {}
+_tier_memo: dict[int, tuple[TierMath, dict[str, Any]]] = {}
+
 
 def slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
     """The SLO's names and numbers for templates (``slo_description`` is each backend's own)."""
+    found = _slo_memo.get((id(service), id(slo)))
+    if found is not None and found[0] is service and found[1] is slo:
+        return dict(found[2])
+    if len(_slo_memo) >= _MEMO_LIMIT:
+        _slo_memo.clear()
+    fields = _slo_fields(service, slo)
+    _slo_memo[(id(service), id(slo))] = (service, slo, fields)
+    return dict(fields)
+
+
+def _slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
     return {
         "service": service.name,
         "slo": slo.name,
@@ -34,6 +51,17 @@ def slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
 
 def tier_fields(math: TierMath) -> dict[str, Any]:
     """One tier's figures for templates, rounded for people."""
+    found = _tier_memo.get(id(math))
+    if found is not None and found[0] is math:
+        return dict(found[1])
+    if len(_tier_memo) >= _MEMO_LIMIT:
+        _tier_memo.clear()
+    fields = _tier_fields(math)
+    _tier_memo[id(math)] = (math, fields)
+    return dict(fields)
+
+
+def _tier_fields(math: TierMath) -> dict[str, Any]:
     return {
         "tier_id": math.id,
         "severity": math.severity,

@@ -157,6 +157,21 @@ def analyse_tier(objective_percent: Fraction, period: int, tier: Tier) -> TierMa
     return TierMath(tier=tier, target=Fraction(objective_percent) / 100, period=period)
 
 
+_SLO_MEMO_LIMIT = 50_000
+_slo_memo: dict[int, tuple[SLO, list[TierMath]]] = {}
+
+
 def analyse_slo(slo: SLO) -> list[TierMath]:
-    """All tiers of the SLO's policy, in policy order."""
-    return [analyse_tier(slo.objective, slo.window, tier) for tier in slo.policy.tiers]
+    """All tiers of the SLO's policy, in policy order.
+
+    Every backend asks this of every SLO several times; the answer is kept per SLO object
+    (looking ``analyse_tier`` up hashes Fractions, whose hash is a modular inverse each time).
+    """
+    found = _slo_memo.get(id(slo))
+    if found is not None and found[0] is slo:
+        return list(found[1])
+    maths = [analyse_tier(slo.objective, slo.window, tier) for tier in slo.policy.tiers]
+    if len(_slo_memo) >= _SLO_MEMO_LIMIT:
+        _slo_memo.clear()
+    _slo_memo[id(slo)] = (slo, maths)
+    return list(maths)
