@@ -115,3 +115,20 @@ def test_cloudwatch_tag_text_regex_agrees_with_the_character_rule() -> None:
         )
         assert limits.tag_text_ok(char) is by_rule, repr(char)
         assert limits.tag_text_ok(f"key-{char}-x") is by_rule, repr(char)
+
+
+def test_build_rewrites_only_files_that_differ(tmp_path: Path) -> None:
+    """A rebuild leaves files that already hold the right text alone and fixes the others."""
+    project = _project_at(tmp_path)
+    first = build_files(project, tmp_path, None)
+    paths = [p for group in first.values() for p in group]
+    edited, kept = paths[0], paths[1]
+    edited.write_text(edited.read_text() + "# edited by hand\n")
+    kept_stat = kept.stat()
+    second = build_files(project, tmp_path, None)
+    assert second == first
+    assert "edited by hand" not in edited.read_text()
+    assert (kept.stat().st_mtime_ns, kept.stat().st_ino) == (
+        kept_stat.st_mtime_ns,
+        kept_stat.st_ino,
+    )

@@ -46,9 +46,20 @@ def build_files(
             paths = []
             for file_name, text in sorted(files.items()):
                 path = directory / file_name
-                path.write_text(text, encoding="utf-8")
+                if not _holds(path, text):
+                    path.write_text(text, encoding="utf-8")
                 paths.append(path)
         except OSError as exc:
             raise SlogenError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
         written[name] = paths
     return written
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether ``path`` already holds exactly ``text``. Such a file is left alone: reading is
+    several times cheaper than writing, a rebuild mostly changes few files, and tools that
+    watch the output see only the files that changed."""
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
