@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from slogen.backends import registry
+from slogen.backends import filestore, registry
 from slogen.backends.cloudwatch import limits
+from slogen.backends.prometheus import files as prometheus_files
 from slogen.build import build_files
 from slogen.plan.diff import field_changes
 from slogen.resources import Resource
@@ -54,14 +55,23 @@ def _full(resources: list[Resource]) -> list[tuple]:
 
 
 @pytest.mark.parametrize("form", ["rules", "prometheusrule"])
-def test_unchanged_files_read_as_rendered_equal_parsed(tmp_path: Path, form: str) -> None:
+def test_unchanged_files_read_as_rendered_equal_parsed(
+    tmp_path: Path, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = _project_at(tmp_path, form)
     build_files(project, tmp_path, None, {"prometheus": {"format": form}})
     checked = 0
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged file was parsed")
+
     for backend in registry.used_by(project):
         desired = backend.render(project, None)
         target = backend.target(project.target(backend.name))
-        shortcut = target.read_live(desired).resources  # every file matches: no parsing
+        with monkeypatch.context() as patched:  # every file matches: nothing is parsed
+            patched.setattr(prometheus_files, "resources_from_file", no_parsing)
+            patched.setattr(filestore, "load_json", no_parsing)
+            shortcut = target.read_live(desired).resources
         parsed = target.read_live([]).resources  # nothing expected: every file parsed
         assert desired and _full(shortcut) == _full(parsed), backend.name
         assert all(r.live_id for r in shortcut)

@@ -84,23 +84,16 @@ def resources_from_file(text: str, path: str, target_name: str, form: str) -> li
     return render_mod.resources_from_groups(groups, target_name, path)
 
 
-def expected_files(
+def expected_resources(
     known: Sequence[Resource], target_name: str, form: str
-) -> dict[str, tuple[str, list[Resource]]]:
-    """File name -> the text ``build`` writes for the ``known`` resources of this target that
-    go in that file, and those resources."""
-    by_service: dict[str, list[Resource]] = {}
+) -> dict[str, list[Resource]]:
+    """File name -> the ``known`` resources of this target that ``build`` writes into it."""
+    by_file: dict[str, list[Resource]] = {}
     for res in known:
         if res.backend == "prometheus" and res.target == target_name:
-            by_service.setdefault(filestore.service_of(res.key), []).append(res)
-    texts = {
-        service: render_mod.rule_files(resources, form)[render_mod.file_name(service, form)]
-        for service, resources in by_service.items()
-    }
-    return {
-        render_mod.file_name(service, form): (texts[service], resources)
-        for service, resources in by_service.items()
-    }
+            name = render_mod.file_name(filestore.service_of(res.key), form)
+            by_file.setdefault(name, []).append(res)
+    return by_file
 
 
 def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
@@ -114,7 +107,7 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
     # A file that holds exactly what build would write for its resources (the common case: a
     # plan with nothing to change) is those resources: its text is a function of them, and
     # reading it back gives the same ones (tests/test_fast_paths.py), so it is not parsed.
-    expected = expected_files(known, name, form)
+    expected = expected_resources(known, name, form)
     for path in filestore.files_in(filestore.target_dir(target), "prometheus", (".yml", ".yaml")):
         text = filestore.read_text(path)
         if not is_owned(text):
@@ -130,9 +123,9 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
                 "delete it if you switched formats"
             )
             continue
-        same = expected.get(path.name)
-        if same is not None and same[0] == text:
-            resources.extend(replace(r, live_id=str(path)) for r in same[1])
+        mine = expected.get(path.name)
+        if mine is not None and render_mod.rule_files(mine, form).get(path.name) == text:
+            resources.extend(replace(r, live_id=str(path)) for r in mine)
         else:
             resources.extend(resources_from_file(text, str(path), name, form))
     filestore.check_unique(resources)
