@@ -23,8 +23,10 @@ def test_build_writes_one_rule_file_per_service(in_tmp: Path) -> None:
 def test_explain_json_has_workbook_numbers() -> None:
     result = run("explain", str(SPECS), "--slo", "checkout/availability", "--format", "json")
     (report,) = json.loads(result.stdout)
-    assert [t["burn_rate"] for t in report["tiers"]] == ["14.4", "6", "1"]
-    assert [t["threshold"] for t in report["tiers"]] == ["0.0144", "0.006", "0.001"]
+    assert [t["burn_rate"] for t in report["tiers"]] == [14.4, 6, 1]
+    assert [t["threshold"] for t in report["tiers"]] == [0.0144, 0.006, 0.001]
+    assert [t["burn_rate_exact"] for t in report["tiers"]] == ["14.4", "6", "1"]
+    assert [t["threshold_exact"] for t in report["tiers"]] == ["0.0144", "0.006", "0.001"]
 
 
 def test_explain_unknown_slo_is_a_clean_error() -> None:

@@ -193,7 +193,9 @@ def test_plan_creates_one_comment_then_updates_it_in_place(job: Job, gh: FakeGit
     assert comment.user == "github-actions[bot]"
     lines = comment.body.splitlines()
     assert lines[0] == MARKER and lines[1] == f"**{summary[1]}**"
-    assert "<details><summary>prometheus" in comment.body and balanced(comment.body)
+    assert "\n### prometheus <code>files:out/prometheus</code>: " in comment.body
+    assert "<details><summary><code>+</code> create <code>alert " in comment.body
+    assert "```diff\n+ " in comment.body and balanced(comment.body)
     assert "commit 0f1e2d3" in lines[-1]
     assert "(https://github.com/octo/shop/actions/runs/1001)" in lines[-1]
     assert outputs["comment-url"].endswith(f"#issuecomment-{comment.id}")

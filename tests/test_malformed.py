@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from slogen.plural import plural
 from tests.cli import run
 
 CORPUS = Path(__file__).resolve().parent / "malformed"
@@ -101,7 +102,7 @@ def test_validate_reports_every_problem(case: str, in_corpus: Path) -> None:
         else:
             pytest.fail(f"expected {prefix}{' … '.join(e['message'])}\n--- got\n{result.stderr}")
     assert not unmatched, "unexpected problems:\n" + "\n".join(lines[i] for i in unmatched)
-    assert f"Error: {len(expected)} error(s) in the specs." in result.stderr
+    assert f"Error: {plural(len(expected), 'error')} in the specs." in result.stderr
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -16,7 +16,7 @@ import click
 import pytest
 from click.testing import _NamedTextIOWrapper
 
-from slogen.cli import main as cli_main
+from slogen.cli import options as cli_options
 from slogen.plan import render
 from slogen.plan.diff import diff
 from slogen.plan.model import Plan, TargetState
@@ -69,6 +69,16 @@ def sample_plan() -> Plan:
                     "record": "slogen:sli_error_ratio:rate1h",
                     "expr": "sum_over_time(errors[1h])\n/\nsum_over_time(total[1h])",
                     "labels": {},
+                },
+                {
+                    "record": "slogen:sli_total:rate5m",
+                    "expr": 'sum(rate(http_requests_total{job="checkout"}[5m]))',
+                    "labels": {"service": "checkout", "slo": "availability"},
+                },
+                {
+                    "record": "slogen:sli_events:count1h",
+                    "expr": "sum_over_time(total[1h]) * 3600",
+                    "labels": {"service": "checkout", "slo": "availability"},
                 },
             ]
         },
@@ -161,16 +171,20 @@ def test_golden(name: str) -> None:
 def test_text_shows_terraform_symbols_and_line_diff_of_multiline_expr() -> None:
     text = render_text_plain()
     assert "  + recording-rules checkout/availability\n" in text
+    assert "      + rules[1].expr: |\n      +     sum_over_time(errors[1h])\n" in text
     assert "  ~ alert checkout/availability/page-1h\n" in text
     assert "  - alert search/availability/ticket-3d\n" in text
+    assert '      - expr: "x > 1"\n' in text  # what is destroyed is shown
     assert "  -/+ monitor checkout/availability/ticket-3d\n" in text
-    assert 'labels.severity: "ticket" → "page"' in text
-    assert 'annotations.runbook_url: (absent) → "https://runbooks.example.com/checkout"' in text
-    assert 'type: "slo alert" → "metric alert"  # forces replacement' in text
+    # a field changed in place shows before and after; an added field only its new value
+    assert '      ~ labels.severity: "ticket" → "page"\n' in text
+    assert '      + annotations.runbook_url: "https://runbooks.example.com/checkout"\n' in text
+    assert '      ~ type: "slo alert" → "metric alert"  # forces replacement\n' in text
     # one changed line of a multi-line expression shows as -/+ lines, the rest as context
-    assert "        - slogen:sli_error_ratio:rate1h" in text
-    assert "        + slogen:sli_error_ratio:rate1h" in text
-    assert "          and\n" in text
+    assert "      ~ expr:\n" in text
+    assert "      -     slogen:sli_error_ratio:rate1h" in text
+    assert "      +     slogen:sli_error_ratio:rate1h" in text
+    assert "            and\n" in text
     assert "cloudwatch (api): up to date" in text
     assert text.rstrip().endswith("Plan: 2 to add, 1 to change, 2 to destroy.")
 
@@ -180,9 +194,29 @@ def test_markdown_starts_with_marker_and_summary() -> None:
     lines = md.splitlines()
     assert lines[0] == render.MARKDOWN_MARKER
     assert lines[1] == "**Plan: 2 to add, 1 to change, 2 to destroy.**"
-    assert "| prometheus | `files:out/prometheus` | 1 | 1 | 1 |" in lines
-    assert "| datadog | `api` | 1 | 0 | 1 |" in lines
-    assert md.count("```diff") == md.count("<details>") == 2
+    table = lines.index("| Backend | Target | To add | To change | To destroy | To replace |")
+    assert lines[table + 2 : table + 5] == [
+        "| prometheus | <code>files:out/prometheus</code> | 1 | 1 | 1 | 0 |",
+        "| datadog | <code>api</code> | 1 | 0 | 1 | 1 |",
+        "| cloudwatch | <code>api</code> | 0 | 0 | 0 | 0 |",
+    ]
+    assert md.count("```diff") == 4  # one per change
+    # only the 18-line created body is long enough to fold
+    assert md.count("<details>") == 1
+    assert (
+        "<details><summary><code>+</code> create <code>recording-rules checkout/availability"
+        "</code> (18 lines)</summary>"
+    ) in lines
+
+
+def test_markdown_shows_an_update_as_removed_and_added_lines() -> None:
+    md = GOLDEN_FILES["plan.md"]()
+    assert '- labels.severity: "ticket"\n+ labels.severity: "page"\n' in md
+    assert '+ annotations.runbook_url: "https://runbooks.example.com/checkout"\n' in md
+    assert "  expr:\n-     slogen:sli_error_ratio:rate1h" in md
+    assert '- type: "slo alert"  # forces replacement\n' in md
+    assert '+ type: "metric alert"  # forces replacement\n' in md
+    assert "\n! " not in md and "\n+ + " not in md and "\n~ " not in md
 
 
 # -- colour -------------------------------------------------------------------------------------
@@ -194,6 +228,26 @@ def test_colour_true_adds_ansi_codes_and_nothing_else() -> None:
     assert ANSI.sub("", coloured) == render_text_plain()
     heading = click.style("+ recording-rules checkout/availability", fg="green", bold=True)
     assert "\n  " + heading + "\n" in coloured
+    # inside an update: the changed field yellow, its old value red and new value green
+    changed = (
+        click.style("~ labels.severity:", fg="yellow")
+        + " "
+        + click.style('"ticket"', fg="red")
+        + " → "
+        + click.style('"page"', fg="green")
+    )
+    assert "\n      " + changed + "\n" in coloured
+    added = click.style(
+        '+ annotations.runbook_url: "https://runbooks.example.com/checkout"', fg="green"
+    )
+    assert "\n      " + added + "\n" in coloured
+    removed = click.style(
+        '-     slogen:sli_error_ratio:rate1h{service="checkout",slo="availability"} > 0.0144',
+        fg="red",
+    )
+    assert "\n      " + removed + "\n" in coloured
+    # unchanged context lines of a multi-line value stay plain
+    assert "\n            and\n" in coloured
 
 
 def test_no_colour_means_no_ansi_codes() -> None:
@@ -261,6 +315,22 @@ def test_no_color_wins_over_a_terminal(
     assert not ANSI.search(result.output)
 
 
+def test_color_flags_override_the_terminal_and_no_color(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, colour_requests: list[bool]
+) -> None:
+    """--color and --no-color are per-invocation choices: they win over the terminal check and
+    over NO_COLOR, as https://no-color.org asks of command-line flags."""
+    specs = str(_copy_specs(in_tmp))
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = run("plan", specs, "--target", "prometheus", "--color")
+    assert ANSI.search(result.output)
+    monkeypatch.delenv("NO_COLOR")
+    _stdout_is_a_tty(monkeypatch)
+    result = run("plan", specs, "--target", "prometheus", "--no-color")
+    assert not ANSI.search(result.output)
+    assert colour_requests == [True, False]
+
+
 def test_colour_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     class Terminal:
         def isatty(self) -> bool:
@@ -271,15 +341,18 @@ def test_colour_decision(monkeypatch: pytest.MonkeyPatch) -> None:
             return False
 
     monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setattr(cli_main.sys, "stdout", Terminal())
-    assert cli_main._colour() is True
+    monkeypatch.setattr(cli_options.sys, "stdout", Terminal())
+    assert cli_options.colour() is True
     monkeypatch.setenv("NO_COLOR", "1")
-    assert cli_main._colour() is False
+    assert cli_options.colour() is False
     monkeypatch.setenv("NO_COLOR", "")  # https://no-color.org: only a non-empty value counts
-    assert cli_main._colour() is True
+    assert cli_options.colour() is True
     monkeypatch.delenv("NO_COLOR")
-    monkeypatch.setattr(cli_main.sys, "stdout", Pipe())
-    assert cli_main._colour() is False
+    monkeypatch.setattr(cli_options.sys, "stdout", Pipe())
+    assert cli_options.colour() is False
+    assert cli_options.colour(True) is True  # --color
+    monkeypatch.setattr(cli_options.sys, "stdout", Terminal())
+    assert cli_options.colour(False) is False  # --no-color
 
 
 # -- JSON schema --------------------------------------------------------------------------------
@@ -330,6 +403,21 @@ def test_json_keys_are_the_documented_ones() -> None:
     actual |= {k for t in data["targets"] for k in t} | {k for c in data["changes"] for k in c}
     assert documented <= actual
     assert actual - documented == set(), f"undocumented JSON keys: {sorted(actual - documented)}"
+
+
+def test_json_bodies_are_the_resources_verbatim() -> None:
+    """Bodies are what slogen writes, in the backend's own types: numbers where the backend
+    has numbers (a Datadog priority), strings where it has strings (Prometheus annotations
+    such as ``burn_rate`` are strings in Prometheus's data model; a number here would not be
+    what the rule file holds). Counts are JSON numbers."""
+    plan = sample_plan()
+    data = json.loads(render.render_json(plan))
+    assert [c["after"] for c in data["changes"]] == [
+        c.after.to_json() if c.after else None for c in plan.changes
+    ]
+    monitor = data["changes"][3]["after"]["body"]
+    assert monitor["priority"] == 3
+    assert all(type(v) is int for v in data["summary"].values())
 
 
 def test_cli_json_output_has_the_schema(in_tmp: Path) -> None:

@@ -238,7 +238,7 @@ def test_explain_json_has_the_quality_data_and_traffic() -> None:
     reports = json.loads(out.stdout)
     assert all(r["traffic"] == "3000000/30d" for r in reports)
     checkout = next(r for r in reports if (r["service"], r["slo"]) == ("checkout", "availability"))
-    assert checkout["quality"]["traffic"]["error_budget_events"] == "3000"
+    assert checkout["quality"]["traffic"]["error_budget_events"] == 3000
     billing = next(r for r in reports if r["service"] == "billing-worker")
     assert billing["quality"]["low_traffic"] == []  # 3M a month is plenty
 

@@ -16,6 +16,7 @@ from slogen import templating
 from slogen.backends import registry
 from slogen.backends.contract import uses
 from slogen.errors import Problem, Problems, SlogenError
+from slogen.plural import plural
 from slogen.spec.advice import alerting_warnings
 from slogen.spec.loader import load_project_with_warnings
 from slogen.spec.model import Project
@@ -88,7 +89,7 @@ def load_valid(
     if failing:
         if strict:
             problems = Problems([_as_error(p) for p in problems.items])
-        raise SlogenError(f"{len(failing)} error(s) in the specs", problems)
+        raise SlogenError(f"{plural(len(failing), 'error')} in the specs", problems)
     return project, problems
 
 

@@ -18,7 +18,9 @@ import click
 
 from slogen import __version__
 from slogen.backends import registry
+from slogen.cli.options import colour_option, show_plan
 from slogen.errors import Problems, SlogenError
+from slogen.plural import plural
 from slogen.redact import redact
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -142,8 +144,10 @@ def validate(
         )
     else:
         print_problems(problems)
-        warned = f" ({len(problems.warnings)} warning(s))" if problems.warnings else ""
-        click.echo(f"Valid: {len(project.services)} services, {slos} SLOs{warned}.")
+        warned = f" ({plural(len(problems.warnings), 'warning')})" if problems.warnings else ""
+        click.echo(
+            f"Valid: {plural(len(project.services), 'service')}, {plural(slos, 'SLO')}{warned}."
+        )
     return EXIT_OK
 
 
@@ -182,7 +186,7 @@ def build(
     overrides = {"prometheus": {"format": prometheus_format}}
     written = build_files(project, Path(output), templates, overrides)
     for backend, files in written.items():
-        click.echo(f"{backend}: wrote {len(files)} file(s) to {Path(output) / backend}")
+        click.echo(f"{backend}: wrote {plural(len(files), 'file')} to {Path(output) / backend}")
     return EXIT_OK
 
 
@@ -249,7 +253,7 @@ def explain(
         written = plot_slos(explaining.selected(project, only), plot_file, expected)
         click.echo(f"Wrote the plot to {written}", err=True)
     if fmt == "json":
-        click.echo(json.dumps(reports, indent=2))
+        click.echo(explaining.render_json(reports))
     else:
         click.echo(explaining.render_text(reports))
     return EXIT_OK
@@ -327,23 +331,17 @@ def test_command(
     if out:
         written = suite.write_out(plan, Path(out))
         click.echo(
-            f"Wrote {len(written)} files to {out} (run: promtool test rules {out}/*.test.yml)"
+            f"Wrote {plural(len(written), 'file')} to {out} "
+            f"(run: promtool test rules {out}/*.test.yml)"
         )
     if not run:
         click.echo(suite.render_plan(plan))
         return EXIT_ERROR if plan.problems else EXIT_OK
-    if plan.groups:
+    if plan.groups and not quiet:
         click.echo(suite.progress_line(plan, jobs), err=True)
     results = suite.run_plan(plan, jobs=jobs, promtool=promtool)
     click.echo(suite.render_text(results, verbose=not quiet))
     return EXIT_OK if results.ok else EXIT_ERROR
-
-
-def _colour() -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    import os
-
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 target_option = click.option(
@@ -362,6 +360,7 @@ target_option = click.option(
 @target_option
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan here.")
+@colour_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -375,6 +374,7 @@ def plan(
     only: tuple[str, ...],
     fmt: str,
     out: str | None,
+    color: bool | None,
     detailed_exitcode: bool,
 ) -> int:
     """Show what apply would change in each backend's live configuration."""
@@ -395,7 +395,7 @@ def plan(
     elif fmt == "markdown":
         click.echo(redact(render.render_markdown(result)), nl=False)
     else:
-        click.echo(redact(render.render_text(result, _colour(), click.style)))
+        show_plan(result, color)
         if out:
             click.echo(f"Saved the plan to {out}. Apply exactly this plan with: slogen apply {out}")
     if detailed_exitcode and result.has_changes:
@@ -421,6 +421,7 @@ def plan(
     default=True,
     help="Lock each target changed [lock]; --no-lock only if nothing else applies meanwhile.",
 )
+@colour_option
 @handle_errors
 def apply(
     paths: tuple[str, ...],
@@ -430,16 +431,17 @@ def apply(
     auto_approve: bool,
     lock_timeout: float,
     lock: bool,
+    color: bool | None,
 ) -> int:
     """Make live configuration match the specs (or exactly a saved PLANFILE)."""
-    from slogen.plan import planfile, render
+    from slogen.plan import planfile
     from slogen.plan.planner import apply_plan, check_fresh, make_plan
 
     saved = len(paths) == 1 and planfile.is_plan_file(paths[0])
     if saved:
         result, targets = planfile.load(paths[0])
         check_fresh(result, targets)  # a stale plan is refused before anything is locked
-        click.echo(redact(render.render_text(result, _colour(), click.style)))
+        show_plan(result, color)
     else:
         if not auto_approve and not sys.stdin.isatty():
             raise SlogenError(
@@ -449,7 +451,7 @@ def apply(
         project = load(paths, config, templates)
         result = make_plan(project, only, templates)
         targets = {t.backend: t for t in project.targets}
-        click.echo(redact(render.render_text(result, _colour(), click.style)))
+        show_plan(result, color)
         if not result.has_changes:
             return EXIT_OK
         if not auto_approve:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from slogen.errors import Problem, SlogenError
+from slogen.plural import plural
 from slogen.redact import redact
 
 
@@ -100,7 +101,7 @@ class SpecCheck:
 
     def summary(self) -> str:
         if self.ok:
-            return f"Valid: {self.services} services, {self.slos} SLOs."
+            return f"Valid: {plural(self.services, 'service')}, {plural(self.slos, 'SLO')}."
         count = len(self.errors) or 1
         return f"{count} error{'s' if count != 1 else ''} in the specs."
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Protocol, TypeVar, runtime_checkable
 
 from slogen.errors import SlogenError
+from slogen.plural import plural
 from slogen.resources import Resource
 
 T = TypeVar("T")
@@ -107,7 +108,7 @@ def confirmed(
         missing = len(after - before) + len(before - after)
         raise IncompleteRead(
             target,
-            f"two reads a moment apart differ by {missing} object(s): {len(before)} then "
+            f"two reads a moment apart differ by {plural(missing, 'object')}: {len(before)} then "
             f"{len(after)}",
         )
     return again

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slogen.plan.model import SYMBOLS, Change
+from slogen.plural import plural
 
 DONE, FAILED, SKIPPED = "done", "failed", "not attempted"
 
@@ -58,6 +59,6 @@ class ApplyReport:
             lines.extend(f"  error: {e}" for e in self.errors)
             lines.append("Run 'slogen plan' to see what is left to do.")
         else:
-            lines.append(f"Apply complete: {self.count(DONE)} change(s) made.")
+            lines.append(f"Apply complete: {plural(self.count(DONE), 'change')} made.")
         lines.extend(self.notes)
         return "\n".join(lines)

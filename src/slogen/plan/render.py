@@ -4,75 +4,60 @@ The JSON schema (``format_version`` 1) is documented in the README and kept stab
 ``{"format_version", "summary": {"add", "change", "destroy"}, "has_changes", "warnings",
 "targets": [{"backend", "target", "fingerprint"}], "changes": [{"action", "address", "backend",
 "target", "kind", "key", "fields"?, "before", "after"}]}``.
+
+Counts are JSON numbers. ``before`` and ``after`` are the resources exactly as read and as
+written, in the backend's own types: a Datadog threshold is a number, a Prometheus annotation
+such as ``burn_rate`` is a string (Prometheus annotations are strings), so a program can compare
+them with what the backend holds. The line layout shared by text and markdown is in
+:mod:`slogen.plan.lines`; the markdown comment in :mod:`slogen.plan.markdown`.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from slogen.errors import SlogenError
-from slogen.plan.model import CREATE, DELETE, MISSING, REPLACE, SYMBOLS, UPDATE, Change, Plan
+from slogen.plan.lines import ADDED, CHANGED, CONTEXT, FIELD, REMOVED, Line, change_lines
+from slogen.plan.markdown import MARKDOWN_MARKER, render_markdown
+from slogen.plan.model import CREATE, DELETE, REPLACE, SYMBOLS, UPDATE, Change, Plan
 
 COLOURS = {CREATE: "green", UPDATE: "yellow", DELETE: "red", REPLACE: "magenta"}
-MARKDOWN_MARKER = "<!-- slogen-plan -->"
+LINE_COLOURS = {ADDED: "green", REMOVED: "red", CHANGED: "yellow", FIELD: "yellow"}
+INDENT = "      "  # under a change's heading
+DEPTH = "    "  # per nesting level (the lines of a multi-line value)
+
+Style = Callable[..., str]
+__all__ = ["MARKDOWN_MARKER", "render_json", "render_json_error", "render_markdown", "render_text"]
 
 
-def _value(value: Any) -> str:
-    if value is MISSING:
-        return "(absent)"
-    return json.dumps(value, ensure_ascii=False)
+def _plain(text: str, **_: Any) -> str:
+    return text
 
 
-def _flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
-        out = []
-        for key in value:
-            out.extend(_flatten(value[key], f"{path}.{key}" if path else str(key)))
-        return out
-    if isinstance(value, list) and value:
-        out = []
-        for index, item in enumerate(value):
-            out.extend(_flatten(item, f"{path}[{index}]"))
-        return out
-    return [(path, value)]
+def text_line(line: Line, style: Style = _plain) -> str:
+    """One line under a change, as the terminal shows it (``style``: e.g. ``click.style``).
 
-
-def _multiline(value: Any) -> bool:
-    return isinstance(value, str) and "\n" in value
-
-
-def _block(path: str, value: str) -> list[str]:
-    return [f"{path}: <<", *(f"    {line}" for line in value.splitlines())]
-
-
-def change_lines(change: Change) -> list[str]:
-    """The lines under a change's heading, without colour or indentation.
-
-    Multi-line strings (PromQL, messages) are shown as indented blocks on create and as a line
-    diff on update, so a one-line edit in a long expression is easy to spot.
+    Added lines are green and removed lines red; a field changed in place has its name yellow,
+    its old value red and its new value green; unchanged context stays plain, so the eye lands
+    on what changes.
     """
-    lines: list[str] = []
-    if change.action == CREATE:
-        assert change.after is not None
-        for path, value in _flatten(change.after.body):
-            lines.extend(_block(path, value) if _multiline(value) else [f"{path}: {_value(value)}"])
-    elif change.action in (UPDATE, REPLACE):
-        for f in change.fields:
-            suffix = "  # forces replacement" if f.forces_replacement else ""
-            path = f.path or "(body)"
-            if _multiline(f.before) or _multiline(f.after):
-                old = f.before.splitlines() if isinstance(f.before, str) else [_value(f.before)]
-                new = f.after.splitlines() if isinstance(f.after, str) else [_value(f.after)]
-                lines.append(f"{path}:{suffix}")
-                for line in difflib.ndiff(old, new):
-                    if line[:1] in "-+ ":
-                        lines.append(f"  {line[0]} {line[2:]}")
-            else:
-                lines.append(f"{path}: {_value(f.before)} → {_value(f.after)}{suffix}")
-    return lines
+    note = f"  # {line.note}" if line.note else ""
+    pad = DEPTH * line.depth
+    if line.sign == CHANGED:
+        mark = style(f"~ {line.text}:", fg=LINE_COLOURS[CHANGED])
+        old = style(line.old, fg=LINE_COLOURS[REMOVED])
+        new = style(line.new, fg=LINE_COLOURS[ADDED])
+        return f"{pad}{mark} {old} → {new}{note}"
+    if line.sign == FIELD:
+        return pad + style(f"~ {line.text}:", fg=LINE_COLOURS[FIELD]) + note
+    text = f"{line.sign} {pad}{line.text}"
+    if line.sign != CONTEXT:
+        text = text.rstrip()  # a blank line of an added or removed value is just its sign
+    if line.sign in LINE_COLOURS:
+        text = style(text, fg=LINE_COLOURS[line.sign])
+    return text + note
 
 
 def _heading(change: Change) -> str:
@@ -81,18 +66,13 @@ def _heading(change: Change) -> str:
 
 
 def _groups(plan: Plan) -> list[tuple[str, str, list[Change]]]:
-    groups = []
-    for state in plan.targets:
-        groups.append((state.backend, state.target, plan.for_target(state.backend, state.target)))
-    return groups
+    return [(t.backend, t.target, plan.for_target(t.backend, t.target)) for t in plan.targets]
 
 
-def render_text(plan: Plan, colour: bool = False, style: Callable[..., str] | None = None) -> str:
-    def paint(text: str, action: str) -> str:
-        if colour and style is not None:
-            return style(text, fg=COLOURS.get(action), bold=action != UPDATE)
-        return text
-
+def render_text(plan: Plan, colour: bool = False, style: Style | None = None) -> str:
+    """The terminal plan, terraform-style. With ``colour`` (and a ``style`` such as
+    ``click.style``) headings and changed lines are coloured; without, the same text plain."""
+    paint: Style = style if colour and style is not None else _plain
     out: list[str] = []
     for warning in plan.warnings:
         out.append(f"Warning: {warning}")
@@ -102,49 +82,13 @@ def render_text(plan: Plan, colour: bool = False, style: Callable[..., str] | No
             continue
         out.append(f"{backend} ({target}):")
         for change in changes:
-            out.append("  " + paint(_heading(change), change.action))
-            out.extend(f"      {line}" for line in change_lines(change))
+            fg, bold = COLOURS.get(change.action), change.action != UPDATE
+            out.append("  " + paint(_heading(change), fg=fg, bold=bold))
+            out.extend(INDENT + text_line(line, paint) for line in change_lines(change))
     if out:
         out.append("")
     out.append(plan.summary())
     return "\n".join(out)
-
-
-def render_markdown(plan: Plan) -> str:
-    """A pull-request comment: hidden marker, summary line first, details folded per target."""
-    out = [MARKDOWN_MARKER, f"**{plan.summary()}**", ""]
-    for warning in plan.warnings:
-        out.append(f"> **Warning:** {warning}")
-    if plan.warnings:
-        out.append("")
-    rows = []
-    for backend, target, changes in _groups(plan):
-        sub = Plan(changes)
-        c = sub.counts
-        rows.append(f"| {backend} | `{target}` | {c['add']} | {c['change']} | {c['destroy']} |")
-    if rows:
-        out.append("| backend | target | add | change | destroy |")
-        out.append("|---|---|---:|---:|---:|")
-        out.extend(rows)
-        out.append("")
-    for backend, target, changes in _groups(plan):
-        if not changes:
-            continue
-        out.append(
-            f"<details><summary>{backend} (<code>{target}</code>): {Plan(changes).summary()}"
-            "</summary>"
-        )
-        out.append("")
-        out.append("```diff")
-        for change in changes:
-            sign = {CREATE: "+", DELETE: "-", UPDATE: "!", REPLACE: "!"}[change.action]
-            out.append(f"{sign} {_heading(change)}")
-            out.extend(f"{sign}     {line}" for line in change_lines(change))
-        out.append("```")
-        out.append("")
-        out.append("</details>")
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

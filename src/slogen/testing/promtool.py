@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from slogen import yamltext
+from slogen.plural import plural
 from slogen.testing.testfile import ExprCheck, TestGroup, duration, test_file_text
 
 PROMTOOL_ENV = "PROMTOOL"
@@ -123,7 +124,7 @@ class TestRun:
     def report(self) -> str:
         lines = [
             f"promtool test rules: exit {self.returncode}, {self.seconds:.1f}s, "
-            f"{len(self.failures)} failed assertion(s)"
+            f"{plural(len(self.failures), 'failed assertion')}"
         ]
         for o in self.failures:
             lines.append(

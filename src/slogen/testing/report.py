@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 
+from slogen.plural import plural
 from slogen.testing.planning import TestPlan
 from slogen.testing.running import ScenarioResult, TestResults
 
 
 def render_text(results: TestResults, verbose: bool = True) -> str:
+    """Per SLO its synthetic series and each scenario, then the summary line. Without
+    ``verbose`` (``-q``) only what needs attention is left: SLOs that could not be tested,
+    failed scenarios with their details, promtool's own errors, and the summary line; a CI log
+    of a passing run is then one line."""
     lines: list[str] = []
     by_slo: dict[tuple[str, str], list[ScenarioResult]] = {}
     for r in results.results:
@@ -19,7 +24,8 @@ def render_text(results: TestResults, verbose: bool = True) -> str:
             lines.append(f"{head}: ERROR {tests.problem}")
             continue
         assert tests.synthesis is not None
-        lines.append(f"{head}: synthetic series {tests.synthesis.describe()}")
+        if verbose:
+            lines.append(f"{head}: synthetic series {tests.synthesis.describe()}")
         for r in by_slo.get((tests.service, tests.slo), []):
             s = r.scenario
             if r.passed and not verbose:
@@ -32,8 +38,8 @@ def render_text(results: TestResults, verbose: bool = True) -> str:
                 text += f"; observed: {r.observed}"
             lines.append(text)
             lines.extend(f"      {d}" for d in r.details)
-    for name, why in results.plan.skipped:
-        lines.append(f"{name}: {why}")
+    if verbose:
+        lines.extend(f"{name}: {why}" for name, why in results.plan.skipped)
     if results.run is not None:
         errors = list(dict.fromkeys(results.run.unmatched))  # each process reports its own
         lines.extend(f"promtool: {u}" for u in errors[:20])
@@ -42,15 +48,15 @@ def render_text(results: TestResults, verbose: bool = True) -> str:
 
 
 def summary(results: TestResults) -> str:
-    text = f"{results.passed} scenarios passed, {results.failed} failed"
+    text = f"{plural(results.passed, 'scenario')} passed, {results.failed} failed"
     problems = len(results.plan.problems)
     if problems:
-        text += f", {problems} SLO{'s' if problems != 1 else ''} could not be tested"
+        text += f", {plural(problems, 'SLO')} could not be tested"
     if results.run is not None:
         run = results.run
         text += (
-            f" ({len(results.plan.groups)} promtool test groups in {run.processes} processes, "
-            f"{run.seconds:.1f}s)"
+            f" ({plural(len(results.plan.groups), 'promtool test group')} in "
+            f"{plural(run.processes, 'process', 'processes')}, {run.seconds:.1f}s)"
         )
     return text
 
@@ -58,14 +64,10 @@ def summary(results: TestResults) -> str:
 def progress_line(plan: TestPlan, jobs: int | None) -> str:
     workers = jobs or os.cpu_count() or 1
     return (
-        f"Running {_plural(len(plan.scenarios), 'scenario')} for "
-        f"{_plural(len(plan.slos), 'SLO')}: {_plural(len(plan.groups), 'promtool test group')}, "
+        f"Running {plural(len(plan.scenarios), 'scenario')} for "
+        f"{plural(len(plan.slos), 'SLO')}: {plural(len(plan.groups), 'promtool test group')}, "
         f"up to {workers} at a time..."
     )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def render_plan(plan: TestPlan) -> str:
@@ -78,14 +80,14 @@ def render_plan(plan: TestPlan) -> str:
             continue
         assert tests.synthesis is not None
         lines.append(
-            f"{head}: {len(tests.scenarios)} scenarios in {len(tests.groups)} test groups; "
+            f"{head}: {plural(len(tests.scenarios), 'scenario')} in "
+            f"{plural(len(tests.groups), 'test group')}; "
             f"synthetic series {tests.synthesis.describe()}"
         )
     for name, why in plan.skipped:
         lines.append(f"{name}: {why}")
-    text = f"{len(plan.scenarios)} scenarios prepared, not run"
+    text = f"{plural(len(plan.scenarios), 'scenario')} prepared, not run"
     if plan.problems:
-        count = len(plan.problems)
-        text += f"; {count} SLO{'s' if count != 1 else ''} could not be tested"
+        text += f"; {plural(len(plan.problems), 'SLO')} could not be tested"
     lines.append(text)
     return "\n".join(lines)
