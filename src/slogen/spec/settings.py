@@ -56,7 +56,7 @@ OPTION_KINDS = {
 
 def default_targets() -> tuple[Target, ...]:
     """With no configuration, every backend is a directory of files under ``out/``."""
-    return tuple(Target(b, "files", (("dir", f"out/{b}"),)) for b in registry.NAMES)
+    return tuple(Target(b, "files", (("dir", f"out/{b}"),)) for b in registry.every())
 
 
 class SettingsReader:
@@ -254,7 +254,7 @@ class SettingsReader:
         if "targets" in fields:
             tf = fields["targets"]
             backends = self.check.mapping(
-                tf, registry.NAMES, what="a mapping of backend names to targets"
+                tf, registry.every(), what="a mapping of backend names to targets"
             )
             for backend, value in (backends or {}).items():
                 target = self.target(backend, value)
@@ -264,4 +264,4 @@ class SettingsReader:
             self.alertmanager = read_alertmanager(self.check, fields["alertmanager"], policies)
         if "project" in fields:
             self.project = self.project_name(fields["project"])
-        return policies, default, tuple(targets[b] for b in registry.NAMES)
+        return policies, default, tuple(targets[b] for b in registry.every())
