@@ -176,7 +176,11 @@ def regen_plan_goldens(check: bool = False) -> list[str]:
 # ``regenerate()`` that rewrites its folder; the tests compare against them.
 # ---------------------------------------------------------------------------------------------
 
-BACKEND_GOLDEN_MODULES = ("tests.test_datadog_golden", "tests.test_cloudwatch_golden")
+BACKEND_GOLDEN_MODULES = (
+    "tests.test_datadog_golden",
+    "tests.test_cloudwatch_golden",
+    "tests.test_grafana_dashboard",
+)
 
 
 def regen_backend_goldens() -> list[str]:

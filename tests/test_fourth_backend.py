@@ -46,9 +46,9 @@ def fourth(monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> Path:
 
 def test_a_registered_backend_works_end_to_end(fourth: Path) -> None:
     (fourth / "shop.yaml").write_text(SPEC.format(window="30d"), encoding="utf-8")
-    assert "Valid: 1 services, 1 SLOs." in run("validate", "shop.yaml").stdout
+    assert "Valid: 1 service, 1 SLO." in run("validate", "shop.yaml").stdout
     built = run("build", "shop.yaml", "-o", "built")
-    assert "webhook: wrote 1 file(s)" in built.stdout
+    assert "webhook: wrote 1 file" in built.stdout
     doc = json.loads((fourth / "built" / "webhook" / "shop.webhook.json").read_text())
     assert [h["key"] for h in doc["hooks"]] == [
         "shop/availability/page-1h",
@@ -79,4 +79,4 @@ def test_its_checks_and_spec_keys_join_validate(fourth: Path) -> None:
     assert "slos[0].alerting.page.webhook[0]: expected a URL" in result.stderr
     (fourth / "shop.yaml").write_text(SPEC.format(window="30d"), encoding="utf-8")
     result = run("plan", "--target", "nope", "shop.yaml", exit_code=1)
-    assert "--target takes prometheus, datadog, cloudwatch or webhook" in result.stderr
+    assert "--target takes prometheus, datadog, cloudwatch, webhook or grafana" in result.stderr

@@ -90,6 +90,7 @@ def test_targets_default_to_files_under_out(tmp_path: Path) -> None:
         ("prometheus", "files", (("dir", "out/prometheus"), project_option)),
         ("datadog", "files", (("dir", "out/datadog"), project_option)),
         ("cloudwatch", "files", (("dir", "out/cloudwatch"), project_option)),
+        ("grafana", "files", (("dir", "out/grafana"), project_option)),
     ]
     assert project.target("datadog").option("dir") == "out/datadog"
 

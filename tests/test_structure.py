@@ -146,7 +146,7 @@ def _string_collections(tree: ast.AST) -> list[tuple[int, set[str]]]:
 
 def test_backends_are_listed_only_in_the_registry() -> None:
     """A literal naming two or more backends is a list of backends; only the registry has one."""
-    names = set(registry.NAMES)
+    names = set(registry.every())
     offenders = []
     for name, path in NAMES.items():
         if name == "slogen.backends.registry":
@@ -191,7 +191,7 @@ def test_every_backend_fulfils_the_contract() -> None:
     methods = [m for m in vars(Backend) if not m.startswith("_") and callable(getattr(Backend, m))]
     assert {"validate", "render", "files", "target", "read_source"} <= set(methods)
     for backend in registry.backends():
-        assert backend.name in registry.NAMES
+        assert backend.name in registry.every()
         assert isinstance(backend.capabilities, Capabilities)
         assert "files" in backend.capabilities.target_options, backend.name
         for method in methods:

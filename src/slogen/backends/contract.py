@@ -49,6 +49,8 @@ class Capabilities:
     ``needs_recipients``: alerts reach people only through the spec's notification block
     (Datadog handles, SNS actions), so a severity without one is worth a warning; Prometheus
     routes by labels in Alertmanager instead.
+    ``shows``: set by a *view* backend (no spec names it; see :mod:`slogen.backends.registry`),
+    the source backend whose SLOs it shows: it is used whenever that source is.
     """
 
     target_options: Mapping[str, tuple[str, ...]]
@@ -56,6 +58,7 @@ class Capabilities:
     immutable: Mapping[str, frozenset[str]] = field(default_factory=dict)
     build_options: tuple[str, ...] = ()
     needs_recipients: bool = False
+    shows: str | None = None
 
 
 class Target(Protocol):

@@ -22,13 +22,14 @@ from slogen.spec.model import Project, Target
 def select_backends(project: Project, only: Iterable[str] = ()) -> list[Backend]:
     """The backends to plan, in registry order (``only``: the ``--target`` choices)."""
     only = list(only)
-    unknown = [b for b in only if b not in registry.NAMES]
+    names = registry.every()
+    unknown = [b for b in only if b not in names]
     if unknown:
         raise SlogenError(
             f"unknown backend '{unknown[0]}'",
-            hint=f"--target takes {registry.listing()}",
+            hint=f"--target takes {registry.listing(names=names)}",
         )
-    return [registry.get(b) for b in registry.NAMES if not only or b in only]
+    return [registry.get(b) for b in names if not only or b in only]
 
 
 def make_plan(project: Project, only: Iterable[str] = (), templates: str | None = None) -> Plan:
