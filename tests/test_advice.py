@@ -48,7 +48,7 @@ def test_a_7_day_window_on_the_workbook_policy_is_located_and_explained(in_tmp: 
     assert "hint: give the tier a budget above 42.86% or a long window under 16h48m" in (
         result.stderr
     )
-    assert "(1 warning(s))" in result.stdout
+    assert "(1 warning)" in result.stdout
     run("validate", "shop.yaml", "--strict", exit_code=1)
 
 

@@ -117,7 +117,7 @@ def test_amtool_rejects_a_broken_fragment(tmp_path: Path) -> None:
 
 def test_build_writes_the_fragment_with_the_marker_first(tmp_path: Path) -> None:
     result = run("build", str(SPECS), "-o", str(tmp_path))
-    assert f"alertmanager: wrote 1 file(s) to {tmp_path / 'alertmanager'}" in result.stdout
+    assert f"alertmanager: wrote 1 file to {tmp_path / 'alertmanager'}" in result.stdout
     text = (tmp_path / "alertmanager" / "alertmanager.yml").read_text(encoding="utf-8")
     assert text.splitlines()[0] == "# managed-by: slogen"
     assert text.encode() == (GOLDEN / "alertmanager" / "example.yml").read_bytes()

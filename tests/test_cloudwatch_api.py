@@ -36,6 +36,8 @@ from tests.fakes.cloudwatch import MotoCloudWatch
 
 SECRET = "cw-secret-0123456789abcdefSECRET"
 ALARMS = {"eu-west-1": 25, "us-east-1": 18}  # checkout/availability has a no-traffic alarm
+DASHBOARDS = 3  # one per service (global: kept in the home region's API)
+CREATES = sum(ALARMS.values()) + DASHBOARDS
 POLICIES = example_policies()
 
 
@@ -162,11 +164,15 @@ def counts(result: Result) -> str:
 
 def test_create_from_empty_then_nothing_to_do(env: Env) -> None:
     first = env.plan()
-    assert counts(first) == "Plan: 43 to add, 0 to change, 0 to destroy."
+    assert counts(first) == f"Plan: {CREATES} to add, 0 to change, 0 to destroy."
     assert "reading alarms in eu-west-1, us-east-1 only" in first.output
     env.fake.calls.clear()
     applied = env.apply()
-    assert "Apply complete: 43 change(s) made." in applied.output
+    assert f"Apply complete: {CREATES} changes made." in applied.output
+    # each dashboard's name checked free, then written; the account id asked once for ARNs
+    assert env.fake.calls["GetDashboard"] == DASHBOARDS
+    assert env.fake.calls["PutDashboard"] == DASHBOARDS
+    assert env.fake.calls["GetCallerIdentity"] == 1
     # + the regions marker (slogen-regions/<project> in the home region), written once
     assert env.fake.calls["PutMetricAlarm"] == 29 + 1 and env.fake.calls["PutCompositeAlarm"] == 14
     # Names are checked to be free first: one DescribeAlarms per region and kind; + the plan's
@@ -194,11 +200,14 @@ def test_create_from_empty_then_nothing_to_do(env: Env) -> None:
     again = env.plan("--detailed-exitcode")
     assert "No changes." in again.stdout
     # The floor: one DescribeAlarms page and one GetResources page per region, nothing per
-    # alarm; and the regions marker in the home region (us-east-1 here: no default region).
+    # alarm; and the regions marker in the home region (us-east-1 here: no default region);
+    # the dashboards there: one list page, and one GetDashboard each (the list has no bodies).
     assert dict(env.fake.calls) == {
         "DescribeAlarms": 2 + 1,
         "GetResources": 2,
         "ListTagsForResource": 1,
+        "ListDashboards": 1,
+        "GetDashboard": DASHBOARDS,
     }
 
 
@@ -237,7 +246,7 @@ def test_tag_drift_goes_through_the_tagging_calls(env: Env) -> None:
     )
     plan = env.plan()
     assert 'Tags.env: "dev" → "prod"' in plan.stdout
-    assert 'Tags.extra: "x" → (absent)' in plan.stdout
+    assert '      - Tags.extra: "x"\n' in plan.stdout  # a tag removed
     env.fake.calls.clear()
     env.apply()
     # PutCompositeAlarm ignores Tags on an existing alarm: only the tagging calls are made.
@@ -281,11 +290,12 @@ def test_only_owned_alarms_are_deleted(env: Env) -> None:
     (env.specs / "checkout.yaml").write_text(checkout.split("\n  - name: latency")[0] + "\n")
 
     plan = env.plan()
-    assert counts(plan) == "Plan: 0 to add, 0 to change, 9 to destroy."
+    # the SLO's alarms go, and the service's dashboard loses its widgets
+    assert counts(plan) == "Plan: 0 to add, 1 to change, 9 to destroy."
     assert "3 alarm(s) named slogen/... in eu-west-1 are not managed by slogen" in plan.output
     env.fake.calls.clear()
     applied = env.apply()
-    assert "Apply complete: 9 change(s) made." in applied.output
+    assert "Apply complete: 10 changes made." in applied.output
     # Composites one per call (AWS's rule), then the six window alarms in one batch.
     assert env.fake.calls["DeleteAlarms"] == 3 + 1
     left = env.alarms()
@@ -333,11 +343,13 @@ def test_a_region_no_spec_names_is_cleaned_up_only_when_listed(env: Env) -> None
     # (with it, tests/test_cloudwatch_regions.py)
     env.client("us-east-1").delete_alarms(AlarmNames=[marker.marker_name("specs")])
     plan = env.plan()
-    assert "No changes." in plan.stdout
+    # the service's dashboard is global (always read): it goes; its alarms are not seen
+    assert counts(plan) == "Plan: 0 to add, 0 to change, 1 to destroy."
+    assert "  - dashboard search" in plan.stdout
     assert "reading alarms in eu-west-1 only" in plan.output
     env.configure(regions=["eu-west-1", "us-east-1"])
     plan = env.plan()
-    assert counts(plan) == "Plan: 0 to add, 0 to change, 18 to destroy."
+    assert counts(plan) == "Plan: 0 to add, 0 to change, 19 to destroy."
     assert "reading alarms" not in plan.output
     env.apply()
     assert env.alarms("us-east-1") == {}
@@ -350,7 +362,8 @@ def test_moving_an_slo_to_another_region_replaces_its_alarms(env: Env) -> None:
     search = (env.specs / "search.yaml").read_text()
     (env.specs / "search.yaml").write_text(search.replace("us-east-1", "eu-west-1"))
     plan = env.plan()
-    assert counts(plan) == "Plan: 18 to add, 0 to change, 18 to destroy."
+    # the dashboard stays and shows the alarms in their new region
+    assert counts(plan) == "Plan: 18 to add, 1 to change, 18 to destroy."
     assert "-/+ metric-alarm search/availability/page-1h/long" in plan.stdout
     env.apply()
     assert env.alarms("us-east-1") == {}
@@ -363,11 +376,11 @@ def test_moving_an_slo_to_another_region_replaces_its_alarms(env: Env) -> None:
 
 def test_throttling_is_retried_until_it_converges(env: Env) -> None:
     env.fake.inject_throttling(2, ["DescribeAlarms", "GetResources"])
-    assert counts(env.plan()) == "Plan: 43 to add, 0 to change, 0 to destroy."
+    assert counts(env.plan()) == f"Plan: {CREATES} to add, 0 to change, 0 to destroy."
     env.fake.calls.clear()
     env.fake.inject_throttling(5, ["PutMetricAlarm", "PutCompositeAlarm"])
     applied = env.apply()
-    assert "Apply complete: 43 change(s) made." in applied.output
+    assert f"Apply complete: {CREATES} changes made." in applied.output
     puts = env.fake.calls["PutMetricAlarm"] + env.fake.calls["PutCompositeAlarm"]
     assert puts == 43 + 5 + 1  # + the regions marker
     assert "No changes." in env.plan().stdout
@@ -382,7 +395,8 @@ def test_a_failure_skips_its_dependants_and_the_next_plan_shows_the_rest(
     env.put_marker("eu-west-1")  # recorded already: the apply's first Put is an alarm's
     env.fake.inject_throttling(2, ["PutMetricAlarm"])  # both attempts of the first call
     result = env.apply(exit_code=1)
-    assert "Apply incomplete: 23 done, 1 failed, 1 not attempted." in result.stderr
+    # the two dashboards do not depend on the alarms: they are written all the same
+    assert "Apply incomplete: 25 done, 1 failed, 1 not attempted." in result.stderr
     assert "PutMetricAlarm in eu-west-1: Throttling: Rate exceeded" in result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
     skipped = [line for line in result.stderr.splitlines() if "not attempted  +" in line]
@@ -426,7 +440,7 @@ def test_a_saved_plan_applies_and_a_stale_one_is_refused(env: Env, in_tmp: Path)
     env.configure(regions=["eu-west-1", "us-east-1"])  # saved with the plan, read back as a list
     env.plan("-o", "plan.json")
     result = run("apply", "plan.json")
-    assert "Apply complete: 43 change(s) made." in result.output
+    assert f"Apply complete: {CREATES} changes made." in result.output
     checkout = (env.specs / "checkout.yaml").read_text()
     (env.specs / "checkout.yaml").write_text(checkout.replace("objective: 99.9", "objective: 99.5"))
     env.plan("-o", "plan2.json")

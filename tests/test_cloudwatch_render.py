@@ -90,11 +90,13 @@ def test_three_alarms_per_tier_in_the_spec_region() -> None:
     kinds = [r.kind for r in resources.values()]
     # 14 tiers x (long + short) + checkout/availability's no-traffic alarm
     assert kinds.count(names.METRIC_ALARM) == 29 and kinds.count(names.COMPOSITE_ALARM) == 14
-    regions = {r.key: r.body["Region"] for r in resources.values()}
+    alarms = [r for r in resources.values() if r.kind != "dashboard"]
+    regions = {r.key: r.body["Region"] for r in alarms}
     assert regions["checkout/availability/page-1h"] == "eu-west-1"
     assert regions["search/query-latency/page-1h/long"] == "us-east-1"
-    for res in resources.values():
+    for res in alarms:
         assert res.body["AlarmName"] == "slogen/" + res.key
+    assert kinds.count("dashboard") == 3  # one per service, global: no region
 
 
 def test_window_alarm_is_a_ratio_of_sums_over_one_datapoint() -> None:
@@ -187,6 +189,7 @@ def test_tags_mark_ownership_and_carry_the_spec_labels() -> None:
         "severity": "ticket",
         "slo": "availability",
         "slogen-key": "search/availability/ticket-3d/short",
+        "slogen-category": "availability",  # the SLO's category
         "slogen-project": "specs",  # the project: the spec directory's name
         "team": "discovery",
         "tier": "ticket-3d",
@@ -196,6 +199,8 @@ def test_tags_mark_ownership_and_carry_the_spec_labels() -> None:
 
 def test_rendered_bodies_are_already_in_normal_form() -> None:
     for res in example_resources().values():
+        if res.kind == "dashboard":  # read back through its JSON text (tests of dashboards)
+            continue
         request = normalise.request_of(res.body)
         assert normalise.body_of(res.kind, res.body["Region"], request) == res.body
 
@@ -361,8 +366,8 @@ def test_api_target_notes_which_regions_are_read(tmp_path: Path) -> None:
 def test_files_target_plans_offline_and_converges(in_tmp: Path) -> None:
     first = run("plan", str(SPECS), "--target", "cloudwatch")
     assert "cloudwatch (files:out/cloudwatch):" in first.stdout
-    # 14 tiers x 3 alarms + checkout/availability's no-traffic alarm
-    assert "Plan: 43 to add, 0 to change, 0 to destroy." in first.stdout
+    # 14 tiers x 3 alarms + checkout/availability's no-traffic alarm + 3 dashboards
+    assert "Plan: 46 to add, 0 to change, 0 to destroy." in first.stdout
     run("apply", str(SPECS), "--target", "cloudwatch", "--auto-approve")
     files = sorted(p.name for p in (in_tmp / "out" / "cloudwatch").iterdir())
     assert files == [
@@ -377,6 +382,9 @@ def test_files_target_plans_offline_and_converges(in_tmp: Path) -> None:
     assert {"Key": "managed-by", "Value": "slogen"} in first_alarm["request"]["Tags"]
     kinds = [a["kind"] for a in doc["alarms"]]
     assert kinds == sorted(kinds, key=lambda k: k == "composite-alarm")  # children first
+    (board,) = doc["dashboards"]
+    assert board["operation"] == "PutDashboard" and board["key"] == "checkout"
+    assert board["request"]["DashboardName"] == "slogen_specs_checkout"
     again = run("plan", str(SPECS), "--target", "cloudwatch", "--detailed-exitcode")
     assert "No changes." in again.stdout
 

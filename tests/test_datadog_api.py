@@ -24,7 +24,8 @@ from tests.fakes.datadog_api import FakeDatadog
 
 API_KEY = "dd-api-0123456789abcdef"
 APP_KEY = "dd-app-fedcba9876543210"
-EXAMPLE_OBJECTS = {"monitors": 40, "slos": 3}  # rendered from specs/ (see the golden files)
+# rendered from specs/ (see the golden files): one dashboard per service
+EXAMPLE_OBJECTS = {"monitors": 40, "slos": 3, "dashboards": 3}
 
 
 @dataclass
@@ -94,12 +95,13 @@ def applied(env: Env) -> Env:
 
 def test_create_from_empty_then_plan_shows_no_changes(env: Env) -> None:
     first = env.plan()
-    total = EXAMPLE_OBJECTS["monitors"] + EXAMPLE_OBJECTS["slos"]
+    total = sum(EXAMPLE_OBJECTS.values())
     assert f"Plan: {total} to add, 0 to change, 0 to destroy." in first.stdout
     result = env.apply()
-    assert f"Apply complete: {total} change(s) made." in result.stdout
+    assert f"Apply complete: {total} changes made." in result.stdout
     assert len(env.fake.slos) == EXAMPLE_OBJECTS["slos"]
     assert len(env.fake.monitors) == EXAMPLE_OBJECTS["monitors"]
+    assert len(env.fake.dashboards) == EXAMPLE_OBJECTS["dashboards"]
     # ids were substituted: every reference points at an object that exists
     slo_ids = set(env.fake.slos)
     for monitor in env.fake.monitors.values():
@@ -109,8 +111,10 @@ def test_create_from_empty_then_plan_shows_no_changes(env: Env) -> None:
     start = len(env.fake.requests)
     again = env.plan("--detailed-exitcode")
     assert "datadog (api): up to date" in again.stdout and "No changes." in again.stdout
-    # reading live state costs list pages only: no per-object GETs
+    # reading live state costs list pages, and one GET per dashboard (the list has no widgets)
     assert sorted((m, p.split("?")[0]) for m, p in env.gets_since(start)) == [
+        ("GET", "/api/v1/dashboard"),
+        *sorted(("GET", f"/api/v1/dashboard/{i}") for i in env.fake.dashboards),
         ("GET", "/api/v1/monitor"),
         ("GET", "/api/v1/slo"),
     ]
@@ -181,10 +185,11 @@ def test_removing_an_slo_deletes_only_owned_objects(env: Env) -> None:
     )
     (env.specs / "search.yaml").unlink()
     result = env.plan()
-    assert "Plan: 0 to add, 0 to change, 18 to destroy." in result.stdout
+    # the service's 15 monitors, 2 SLOs... and its dashboard
+    assert "Plan: 0 to add, 0 to change, 19 to destroy." in result.stdout
     assert "no single slogen-key: tag; slogen leaves them alone" in result.stdout
     deleted = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
-    assert all(" search/" in line for line in deleted)
+    assert all(" search/" in line or line == "  - dashboard search" for line in deleted)
     env.apply()
     assert all(i in env.fake.monitors for i in keep)
     assert keep_slo in env.fake.slos
@@ -337,8 +342,8 @@ def test_retries_are_bounded(env: Env) -> None:
     assert "cannot read Datadog live state: listing " in result.stderr
     assert "HTTP 503: Service Unavailable" in result.stderr
     assert "Traceback" not in result.output
-    # each of the two list calls gave up after its attempts
-    assert env.fake.pending_injections == 100 - 2 * dd_client.RETRY.attempts
+    # each of the three list calls (monitors, SLOs, dashboards) gave up after its attempts
+    assert env.fake.pending_injections == 100 - 3 * dd_client.RETRY.attempts
 
 
 def _fail_after(fake: FakeDatadog, requests: int) -> None:
@@ -360,9 +365,11 @@ def _fail_after(fake: FakeDatadog, requests: int) -> None:
 
 
 def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(env: Env) -> None:
-    # plan reads (3 list calls), the apply lock (create, list, mark held), the staleness check
-    # under it (3) and the apply's read (2), then 12 creates succeed
-    _fail_after(env.fake, 23)
+    # plan reads (5 list calls: monitors and dashboards twice, as some are missing), the apply
+    # lock (create, list, mark held), the staleness check under it (5) and the apply's read
+    # (3), then 12 requests succeed: 12 creates, or 11 when search's dashboard (it shows no SLO
+    # object, so nothing holds it back) is among them, as its create lists dashboards first
+    _fail_after(env.fake, 28)
     result = env.apply(exit_code=1)
     assert "Apply incomplete:" in result.stderr
     assert "HTTP 500: Internal Server Error" in result.stderr
@@ -370,11 +377,12 @@ def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(env: En
     done = result.stderr.count("  done ")
     failed = result.stderr.count("  failed ")
     skipped = result.stderr.count("  not attempted ")
-    total = EXAMPLE_OBJECTS["monitors"] + EXAMPLE_OBJECTS["slos"]
-    assert done == 12 and failed > 0 and done + failed + skipped == total
+    total = sum(EXAMPLE_OBJECTS.values())
+    assert done in (11, 12) and failed > 0 and done + failed + skipped == total
     # what exists is exactly what was reported done
     lock_ids = [i for i, m in env.fake.monitors.items() if "slogen-lock" in m["tags"]]
-    assert len(env.fake.monitors) - len(lock_ids) + len(env.fake.slos) == done
+    made = len(env.fake.monitors) - len(lock_ids) + len(env.fake.slos) + len(env.fake.dashboards)
+    assert made == done
     env.fake._handle = env.fake._restore  # type: ignore[attr-defined]
     rest = env.plan()
     assert f"Plan: {total - done} to add, 0 to change, 0 to destroy." in rest.stdout
@@ -608,7 +616,7 @@ def test_target_refuses_a_body_naming_an_object_that_is_nowhere(env: Env) -> Non
             "references slo checkout/latency, which does not exist",
         )
     }
-    assert [m for m, _ in env.gets_since(start)] == ["GET", "GET"]  # the id reads only
+    assert [m for m, _ in env.gets_since(start)] == ["GET"] * 3  # the id reads only
 
 
 def test_target_delete_of_an_object_already_gone_is_done(env: Env) -> None:
@@ -619,7 +627,7 @@ def test_target_delete_of_an_object_already_gone_is_done(env: Env) -> None:
     (env.specs / "search.yaml").unlink()
     target, changes, desired = _target_plan(env)
     assert changes and all(c.action == DELETE for c in changes)
-    gone = changes[0].resource
+    gone = next(c.resource for c in changes if c.resource.kind == "monitor")
     with env.fake.lock:
         del env.fake.monitors[int(str(gone.live_id))]
     report = target.apply(changes, desired, Progress(0, quiet=True))

@@ -16,6 +16,7 @@ from slogen.backends.datadog import forms as dd_forms
 from slogen.backends.datadog import render as dd_render
 from slogen.backends.datadog.api import client as dd_client
 from slogen.backends.datadog.api import read as dd_read
+from slogen.backends.datadog.dashboard import normalise_dashboard
 from slogen.spec.loader import load_project
 from tests.cli import run
 from tests.conftest import SPECS
@@ -103,6 +104,7 @@ def test_burn_rate_monitor_body() -> None:
         "slogen-key:checkout/latency/page-1h",
         "slogen-project:specs",  # the project: the spec directory's name
         "service:checkout",
+        "category:latency",  # the SLO's category
         "slo:latency",
         "team:payments",
         "tier:page-1h",
@@ -269,7 +271,7 @@ def test_decimals_only_matter_when_there_is_an_slo_object(tmp_path: Path) -> Non
     project = load_project([str(shop(tmp_path, objective="99.9995", window="28d"))])
     assert BACKEND.validate(project) == []
     kinds = {r.kind for r in BACKEND.render(project, None)}
-    assert kinds == {"monitor"}
+    assert kinds == {"monitor", "dashboard"}
 
 
 def test_render_rejects_nothing_that_validate_reports(tmp_path: Path) -> None:
@@ -279,7 +281,7 @@ def test_render_rejects_nothing_that_validate_reports(tmp_path: Path) -> None:
     assert problem.path == "slos[0].objective"
     assert "at most 3 decimal places, found 99.9995" in problem.message
     assert "round the objective" in problem.hint
-    assert {r.kind for r in BACKEND.render(project, None)} == {"slo", "monitor"}
+    assert {r.kind for r in BACKEND.render(project, None)} == {"slo", "monitor", "dashboard"}
 
 
 def test_queries_may_not_contain_symbols(tmp_path: Path) -> None:
@@ -459,6 +461,8 @@ def test_rendered_bodies_are_already_in_normal_form() -> None:
     for res in example_resources().values():
         if res.kind == "monitor":
             assert normalise.normalise_monitor_body(res.body) == res.body, res.key
+        elif res.kind == "dashboard":
+            assert normalise_dashboard(res.body, {}) == res.body, res.key
         else:
             assert normalise.normalise_slo_body(res.body) == res.body, res.key
 

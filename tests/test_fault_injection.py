@@ -35,8 +35,10 @@ import slogen.backends.cloudwatch.limits as cloudwatch_limits
 import slogen.backends.prometheus.amp.client as amp_client
 import slogen.backends.prometheus.ruler.client as ruler_client
 from slogen.backends import registry
+from slogen.backends.cloudwatch.dashboard import ownership as board_owner
 from slogen.backends.cloudwatch.normalise import ownership as alarm_owner
 from slogen.backends.datadog.api import client as dd_client
+from slogen.backends.datadog.dashboard import ownership as dd_board
 from slogen.backends.datadog.normalise import ownership as dd_owner
 from slogen.backends.prometheus import rulefiles
 from slogen.backends.prometheus.amp.requests import service_of
@@ -57,14 +59,30 @@ AWS_SECRET = "aws-secret-FAULTS-0123456789abcdef"
 AWS_TOKEN = "aws-session-FAULTS-0123456789abcdef"
 RULER_TOKEN = "ruler-token-FAULTS-0123456789abcdef"
 SECRETS = (DD_API_KEY, DD_APP_KEY, AWS_SECRET, AWS_TOKEN, RULER_TOKEN)
-ROUNDS = 6  # plan/apply rounds after the faulty one before convergence is given up
+# plan/apply rounds after the faulty one before convergence is given up: a fault on a create
+# can cost a round of its own, after the round its dependency failed in (a dashboard waits for
+# its SLO), so the bound grew with the dashboard operations
+ROUNDS = 8
 TARGETS = ("datadog", "cloudwatch", "ruler", "amp")
 BACKEND = {"datadog": "datadog", "cloudwatch": "cloudwatch", "ruler": "prometheus"}
 BACKEND["amp"] = "prometheus"
 # The operations each fault is injected on (the fakes' own names), and how many requests get it.
 WRITES = {
-    "datadog": ("POST slo", "POST monitor", "DELETE monitor", "DELETE slo"),
-    "cloudwatch": ("PutMetricAlarm", "PutCompositeAlarm", "DeleteAlarms"),
+    "datadog": (
+        "POST slo",
+        "POST monitor",
+        "POST dashboard",
+        "DELETE monitor",
+        "DELETE slo",
+        "DELETE dashboard",
+    ),
+    "cloudwatch": (
+        "PutMetricAlarm",
+        "PutCompositeAlarm",
+        "DeleteAlarms",
+        "PutDashboard",
+        "DeleteDashboards",
+    ),
     "ruler": ("POST", "DELETE"),
     # not the lock's namespace (slogen.lock): see the report of issue 13 on locks
     "amp": (
@@ -73,7 +91,7 @@ WRITES = {
     ),
 }
 LISTS = {
-    "datadog": ("GET monitor", "GET slo"),
+    "datadog": ("GET monitor", "GET slo", "GET dashboard"),
     "cloudwatch": ("DescribeAlarms",),
     "ruler": ("GET",),
     "amp": ("ListRuleGroupsNamespaces",),
@@ -160,7 +178,10 @@ def _datadog(root: Path, mp: pytest.MonkeyPatch) -> Iterator[Harness]:
             with fake.lock:
                 found = [("monitor", m.get("tags")) for m in fake.monitors.values()]
                 found += [("slo", s.get("tags")) for s in fake.slos.values()]
-            return Counter(f"{kind} {dd_owner(tags)}" for kind, tags in found if dd_owner(tags))
+                boards = [d.get("description") for d in fake.dashboards.values()]
+            keys = Counter(f"{kind} {dd_owner(tags)}" for kind, tags in found if dd_owner(tags))
+            keys.update(f"dashboard {dd_board(d)}" for d in boards if dd_board(d))
+            return keys
 
         yield Harness(
             "datadog",
@@ -215,6 +236,13 @@ def _cloudwatch(root: Path, mp: pytest.MonkeyPatch) -> Iterator[Harness]:
                         key = alarm_owner(alarm["AlarmName"], mapping)
                         if key:
                             keys[key] += 1
+            client = fake.client("cloudwatch", fake.regions[0])  # dashboards are global
+            for entry in client.list_dashboards()["DashboardEntries"]:
+                name = entry["DashboardName"]
+                body = json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"])
+                key = board_owner(name, body)
+                if key:
+                    keys[key] += 1
             return keys
 
         yield Harness(

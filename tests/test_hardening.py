@@ -304,5 +304,5 @@ def test_build_output_inside_the_spec_directory_is_not_read_as_specs(
     for path in generated:
         assert path.read_text().splitlines()[0] == "# managed-by: slogen", path
     result = run("validate", str(hostile_specs))
-    assert "Valid: 1 services, 1 SLOs" in result.stdout
+    assert "Valid: 1 service, 1 SLO" in result.stdout
     run("plan", str(hostile_specs), "--format", "json")

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -41,17 +42,22 @@ PROCESS_TIMEOUT = 120
 
 
 def start_apply(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """A real ``slogen apply`` process (the installed package, this interpreter)."""
+    """A real ``slogen apply`` process (the installed package, this interpreter). Its output
+    goes to a file, not a pipe: a plan longer than a pipe's buffer (64 KiB) would block the
+    process in its first print while the test waits for it to take the lock."""
     environ = {**os.environ, "NO_COLOR": "1", **(env or {})}
     environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    return subprocess.Popen(
+    output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed by finish)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "slogen", "apply", *args],
         cwd=cwd,
         env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         text=True,
     )
+    proc.output_file = output  # type: ignore[attr-defined]
+    return proc
 
 
 @dataclass
@@ -62,11 +68,15 @@ class Finished:
 
 def finish(proc: subprocess.Popen) -> Finished:
     try:
-        out, err = proc.communicate(timeout=PROCESS_TIMEOUT)
+        proc.wait(timeout=PROCESS_TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, err = proc.communicate(timeout=10)
-    return Finished(proc.returncode, out + err)
+        proc.wait(timeout=10)
+    output = proc.output_file  # type: ignore[attr-defined]
+    output.seek(0)
+    text = output.read()
+    output.close()
+    return Finished(proc.returncode, text)
 
 
 def race(cwd: Path, *args: str, env: dict[str, str] | None = None) -> list[Finished]:
@@ -201,7 +211,7 @@ def test_the_lock_monitor_is_never_an_owned_resource(datadog: Datadog) -> None:
         lease = store.put(lock_mod.Lease("t0", "someone", time.time(), time.time() + 60, True))
         assert [e.token for e in store.entries()] == ["t0"]
         plan = run("plan", "specs", "--target", "datadog")
-        assert "Plan: 43 to add, 0 to change, 0 to destroy." in plan.stdout
+        assert "Plan: 46 to add, 0 to change, 0 to destroy." in plan.stdout  # + 3 dashboards
         # held by someone else: apply refuses at once, nothing written
         result = run("apply", "specs", "--target", "datadog", "--auto-approve", exit_code=1)
         assert "Error: datadog (api) is locked by someone since " in result.stderr

@@ -83,7 +83,9 @@ slos:
 SPEC_FILES = {"billing.yaml": BILLING, "checkout.yaml": CHECKOUT, "search.yaml": SEARCH}
 # one recording-rules resource and three workbook alerts per SLO
 COUNTS = {"billing": 4, "checkout": 8, "search": 4}
-TOTAL = sum(COUNTS.values())
+RULES = sum(COUNTS.values())
+DASHBOARDS = len(COUNTS)  # and a Grafana dashboard per service (files target out/grafana)
+TOTAL = RULES + DASHBOARDS
 SECRET = "supersecretvalue123"
 
 
@@ -180,7 +182,7 @@ def test_target_limits_the_backends(specs: Path, rules: Path) -> None:
         "plan", str(specs), "--target", "prometheus", "--detailed-exitcode", exit_code=2
     )
     assert "prometheus (files:out/prometheus):" in only_prom.stdout
-    assert summary_line(only_prom.stdout) == f"Plan: {TOTAL} to add, 0 to change, 0 to destroy."
+    assert summary_line(only_prom.stdout) == f"Plan: {RULES} to add, 0 to change, 0 to destroy."
 
     other = run("plan", str(specs), "--target", "datadog", "--detailed-exitcode", exit_code=0)
     assert "prometheus" not in other.stdout
@@ -208,7 +210,7 @@ def test_saved_plan_applies_and_then_there_are_no_changes(specs: Path, rules: Pa
     assert saved["summary"] == {"add": TOTAL, "change": 0, "destroy": 0}
 
     result = run("apply", "plan.json")
-    assert f"Apply complete: {TOTAL} change(s) made." in result.output
+    assert f"Apply complete: {TOTAL} changes made." in result.output
     assert sorted(p.name for p in rules.iterdir()) == [
         "billing.rules.yml",
         "checkout.rules.yml",
@@ -221,16 +223,17 @@ def test_saved_plan_applies_exactly_what_it_holds(specs: Path, rules: Path) -> N
     run("apply", str(specs), "--auto-approve")
     edit(specs / "checkout.yaml", "objective: 99.9", "objective: 99.8")
     planned = plan_json(specs, "-o", "plan.json")
-    assert planned["summary"] == {"add": 0, "change": 3, "destroy": 0}
+    # three alerts, and the dashboard's attainment threshold and budget
+    assert planned["summary"] == {"add": 0, "change": 4, "destroy": 0}
     # a later spec change that nobody reviewed is not part of the saved plan
     edit(specs / "search.yaml", "objective: 99.95", "objective: 99.9")
 
     result = run("apply", "plan.json")
-    assert "Apply complete: 3 change(s) made." in result.output
+    assert "Apply complete: 4 changes made." in result.output
     assert "0.0288" in (rules / "checkout.rules.yml").read_text()  # 14.4 × 0.2 %
 
     left = plan_json(specs)
-    assert left["summary"] == {"add": 0, "change": 3, "destroy": 0}
+    assert left["summary"] == {"add": 0, "change": 4, "destroy": 0}
     assert {c["key"].split("/")[0] for c in left["changes"]} == {"search"}
 
 
@@ -238,7 +241,7 @@ def test_saved_plan_with_deletes_removes_the_file(specs: Path, rules: Path) -> N
     run("apply", str(specs), "--auto-approve")
     (specs / "search.yaml").unlink()
     result = run("plan", str(specs), "-o", "plan.json", "--detailed-exitcode", exit_code=2)
-    assert summary_line(result.stdout) == "Plan: 0 to add, 0 to change, 4 to destroy."
+    assert summary_line(result.stdout) == "Plan: 0 to add, 0 to change, 5 to destroy."
     assert "  - alert search/availability/page-1h" in result.stdout
     run("apply", "plan.json")
     assert not (rules / "search.rules.yml").exists()
@@ -325,7 +328,7 @@ def test_interactive_answer_other_than_yes_cancels(
 def test_interactive_yes_applies(specs: Path, rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _stdin_is_a_tty(monkeypatch)
     result = run("apply", str(specs), input="yes\n")
-    assert f"Apply complete: {TOTAL} change(s) made." in result.output
+    assert f"Apply complete: {TOTAL} changes made." in result.output
     assert len(list(rules.iterdir())) == 3
 
 
@@ -392,7 +395,7 @@ def test_unowned_files_are_never_read_changed_or_deleted(specs: Path, rules: Pat
     (specs / "search.yaml").unlink()
     (specs / "billing.yaml").unlink()
     result = run("plan", str(specs), "--detailed-exitcode", exit_code=2)
-    assert summary_line(result.stdout) == "Plan: 0 to add, 0 to change, 8 to destroy."
+    assert summary_line(result.stdout) == "Plan: 0 to add, 0 to change, 10 to destroy."
     run("apply", str(specs), "--auto-approve")
     assert sorted(p.name for p in rules.iterdir()) == sorted([*other, "checkout.rules.yml"])
     for name, data in other.items():
@@ -436,13 +439,18 @@ def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(
     (rules / "checkout.rules.yml").mkdir(parents=True)
     result = run("apply", str(specs), "--auto-approve", exit_code=1)
     report = result.stderr
+    # the Grafana dashboards are another target's: written whatever Prometheus's fate
     assert (
-        f"Apply incomplete: {COUNTS['billing']} done, {COUNTS['checkout']} failed, "
+        f"Apply incomplete: {COUNTS['billing'] + DASHBOARDS} done, {COUNTS['checkout']} failed, "
         f"{COUNTS['search']} not attempted." in report
     )
     failed = [line for line in report.splitlines() if line.startswith("  failed ")]
     skipped = [line for line in report.splitlines() if line.startswith("  not attempted ")]
-    done = [line for line in report.splitlines() if line.startswith("  done ")]
+    done = [
+        line
+        for line in report.splitlines()
+        if line.startswith("  done ") and " grafana.dashboard." not in line
+    ]
     assert len(failed) == COUNTS["checkout"]
     assert all(" prometheus." in line and ".checkout/" in line for line in failed)
     assert all("checkout.rules.yml" in line and "Is a directory" in line for line in failed)
@@ -461,7 +469,7 @@ def test_interrupted_apply_reports_what_was_done_and_plan_shows_the_rest(
 
     (rules / "checkout.rules.yml").rmdir()
     result = run("apply", str(specs), "--auto-approve")
-    assert f"Apply complete: {COUNTS['checkout'] + COUNTS['search']} change(s) made." in (
+    assert f"Apply complete: {COUNTS['checkout'] + COUNTS['search']} changes made." in (
         result.output
     )
     assert summary_line(run("plan", str(specs)).stdout) == "No changes."

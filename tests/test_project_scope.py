@@ -170,7 +170,9 @@ def test_datadog_projects_keep_to_their_own(datadog: tuple[FakeDatadog, str], in
     apply(alpha, "datadog")
     mine = {o["id"]: json.dumps(o, sort_keys=True) for o in dd_objects(fake, "alpha")}
     assert len(mine) == 43  # 40 monitors and 3 SLOs, each tagged with its project
-    keep_to_their_own(alpha, beta, "datadog", 43)
+    boards = {i: json.dumps(d, sort_keys=True) for i, d in fake.dashboards.items()}
+    keep_to_their_own(alpha, beta, "datadog", 43 + 3)  # + a dashboard per service (marked)
+    assert all(fake.dashboards.get(i) == json.loads(b) for i, b in boards.items())
     assert {o["id"]: json.dumps(o, sort_keys=True) for o in dd_objects(fake, "alpha")} == mine
     assert len(dd_objects(fake, "beta")) > 0
 
@@ -194,7 +196,9 @@ def test_datadog_objects_from_before_projects_are_adopted_as_updates(
     with fake.lock:  # as slogen tagged them before projects
         for obj in [*fake.monitors.values(), *fake.slos.values()]:
             obj["tags"] = [t for t in obj["tags"] if not t.startswith("slogen-project:")]
-    adopted_as_updates(alpha, beta, "datadog", 43, '"slogen-project:alpha"')
+        for board in fake.dashboards.values():  # and a dashboard's marker line without one
+            board["description"] = board["description"].replace("; slogen-project: alpha", "")
+    adopted_as_updates(alpha, beta, "datadog", 43 + 3, '"slogen-project:alpha"')
     assert sorted(str(o["id"]) for o in dd_objects(fake, "alpha")) == ids  # updated in place
 
 
@@ -280,7 +284,7 @@ def test_cloudwatch_alarms_from_before_projects_are_adopted_as_updates(
         fake.client("cloudwatch", region=region).untag_resource(
             ResourceARN=arn, TagKeys=["slogen-project"]
         )
-    adopted_as_updates(alpha, beta, "cloudwatch", 43, 'Tags.slogen-project: (absent) → "alpha"')
+    adopted_as_updates(alpha, beta, "cloudwatch", 43, '+ Tags.slogen-project: "alpha"')
     assert {tags.get("slogen-project") for tags in cw_tags(fake).values()} == {"alpha"}
 
 
@@ -326,6 +330,10 @@ def test_files_from_before_projects_are_adopted_as_updates(in_tmp: Path) -> None
         doc = json.loads(path.read_text())
         del doc["slogen-project"]
         for item in doc["resources"]:
+            if item["kind"] == "dashboard":  # its marker line names the project
+                body = item["body"]
+                body["description"] = body["description"].replace("; slogen-project: alpha", "")
+                continue
             item["body"]["tags"] = [t for t in item["body"]["tags"] if "slogen-project" not in t]
         path.write_text(json.dumps(doc, indent=2))
     # every alert changes (recording rules have no annotations); every Datadog object
@@ -336,10 +344,8 @@ def test_files_from_before_projects_are_adopted_as_updates(in_tmp: Path) -> None
         for rule in group["rules"]
         if "alert" in rule
     )
-    adopted_as_updates(
-        alpha, beta, "prometheus", alerts, 'annotations.slogen_project: (absent) → "alpha"'
-    )
-    adopted_as_updates(alpha, beta, "datadog", 43, '"slogen-project:alpha"')
+    adopted_as_updates(alpha, beta, "prometheus", alerts, '+ annotations.slogen_project: "alpha"')
+    adopted_as_updates(alpha, beta, "datadog", 43 + 3, '"slogen-project:alpha"')
     assert "# slogen-project: alpha" in (in_tmp / "shared/prometheus/search.rules.yml").read_text()
 
 
@@ -386,9 +392,7 @@ def test_ruler_groups_from_before_projects_are_adopted_as_updates(
                 del rule["annotations"]["slogen_project"]
                 alerts += 1
         ruler.put_group("slogen", group)
-    adopted_as_updates(
-        alpha, beta, "prometheus", alerts, 'annotations.slogen_project: (absent) → "alpha"'
-    )
+    adopted_as_updates(alpha, beta, "prometheus", alerts, '+ annotations.slogen_project: "alpha"')
 
 
 # -- AMP ----------------------------------------------------------------------------------------
@@ -457,9 +461,7 @@ def test_amp_namespaces_from_before_projects_are_adopted_as_updates(
         client.put_rule_groups_namespace(
             workspaceId=workspace, name=name, data=strip_rule_text(data).encode()
         )
-    adopted_as_updates(
-        alpha, beta, "prometheus", alerts, 'annotations.slogen_project: (absent) → "alpha"'
-    )
+    adopted_as_updates(alpha, beta, "prometheus", alerts, '+ annotations.slogen_project: "alpha"')
     tags = {t.get("slogen-project") for _data, t in fake.namespaces(workspace).values()}
     assert tags == {"alpha"}
 

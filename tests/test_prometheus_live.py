@@ -23,6 +23,9 @@ from tests.test_plan_apply import edit, summary_line, write_specs
 
 pytestmark = pytest.mark.prometheus
 
+# The Prometheus target is what these tests exercise; the specs' Grafana dashboards (files under
+# out/grafana by default) are left out of their plans and applies.
+ONLY_PROMETHEUS = ("--target", "prometheus")
 UNOWNED_NAME = "team-extra.yml"
 UNOWNED = b"""\
 # Written by hand by the platform team; slogen must leave it alone.
@@ -123,7 +126,7 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     specs, prom = live.specs, live.prom
 
     evaluate_soon(live)
-    result = run("apply", str(specs), "--auto-approve")
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     assert f"Prometheus at {prom.url} reloaded; 4 rule group(s) loaded and healthy." in (
         result.output
     )
@@ -138,14 +141,14 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     assert_all_healthy(prom)  # slogen waited for the first evaluation before reporting success
     assert live.unowned.read_bytes() == UNOWNED
 
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=0)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=0)
     assert summary_line(result.stdout) == "No changes."
 
     # -- change one objective: exactly the three alerts of that SLO change -----------------
     edit(specs / "checkout.yaml", "objective: 99.9", "objective: 99.8")
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 3 to change, 0 to destroy."
-    data = json.loads(run("plan", str(specs), "--format", "json").stdout)
+    data = json.loads(run("plan", str(specs), *ONLY_PROMETHEUS, "--format", "json").stdout)
     assert {
         c["key"]: (c["action"], sorted(f["path"] for f in c["fields"])) for c in data["changes"]
     } == {
@@ -162,8 +165,8 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     }
 
     evaluate_soon(live)
-    result = run("apply", str(specs), "--auto-approve")
-    assert "Apply complete: 3 change(s) made." in result.output
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
+    assert "Apply complete: 3 changes made." in result.output
     assert "reloaded; 4 rule group(s) loaded and healthy." in result.output
     assert alert_thresholds(prom, "slogen/checkout/availability") == {
         "page-1h": "0.0288",
@@ -182,16 +185,20 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
     # -- delete an SLO: its rules are destroyed and its group unloaded ----------------------
     text = (specs / "checkout.yaml").read_text()
     (specs / "checkout.yaml").write_text(text[: text.index("  - name: latency")])
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 0 to change, 4 to destroy."
-    headings = sorted(line.strip() for line in result.stdout.splitlines() if "latency" in line)
+    headings = sorted(
+        line.strip()
+        for line in result.stdout.splitlines()
+        if line.startswith("  - ") and "latency" in line
+    )
     assert headings == [
         "- alert checkout/latency/page-1h",
         "- alert checkout/latency/page-6h",
         "- alert checkout/latency/ticket-3d",
         "- recording-rules checkout/latency",
     ]
-    run("apply", str(specs), "--auto-approve")
+    run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     groups = prom.groups()
     assert "slogen/checkout/latency" not in groups
     assert "slogen/checkout/availability" in groups
@@ -199,10 +206,10 @@ def test_apply_update_and_delete_against_a_real_prometheus(live: Setup) -> None:
 
     # -- delete a whole service: its file goes, its group is unloaded -----------------------
     (specs / "search.yaml").unlink()
-    run("apply", str(specs), "--auto-approve")
+    run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     assert not (live.rules / "search.rules.yml").exists()
     assert "slogen/search/availability" not in prom.groups()
-    assert summary_line(run("plan", str(specs)).stdout) == "No changes."
+    assert summary_line(run("plan", str(specs), *ONLY_PROMETHEUS).stdout) == "No changes."
 
     # the unowned file was never touched and its group is still loaded and healthy
     assert live.unowned.read_bytes() == UNOWNED
@@ -216,7 +223,7 @@ def apply_then_edit(live: Setup, query: str, evaluated: bool = False) -> tuple[b
     ``evaluated``: Prometheus loads the second apply's rules, so it waits for their first
     evaluation."""
     evaluate_soon(live)
-    run("apply", str(live.specs), "--auto-approve")
+    run("apply", str(live.specs), *ONLY_PROMETHEUS, "--auto-approve")
     good = (live.rules / "search.rules.yml").read_bytes()
     before = loaded_groups(live.prom)
     edit(
@@ -226,7 +233,11 @@ def apply_then_edit(live: Setup, query: str, evaluated: bool = False) -> tuple[b
     )
     if evaluated:
         evaluate_soon(live)
-    return good, before, run("apply", str(live.specs), "--auto-approve", exit_code=1)
+    return (
+        good,
+        before,
+        run("apply", str(live.specs), *ONLY_PROMETHEUS, "--auto-approve", exit_code=1),
+    )
 
 
 def test_rules_prometheus_refuses_are_reported(live: Setup) -> None:
@@ -250,7 +261,7 @@ def test_rejected_rules_stay_pending_in_the_next_plan(live: Setup) -> None:
     assert (live.rules / "search.rules.yml").read_bytes() == good
     status, body = live.prom.reload()
     assert status == 200, body
-    result = run("plan", str(live.specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(live.specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 1 to change, 0 to destroy."
 
 
@@ -259,7 +270,7 @@ def test_query_that_does_not_parse_changes_nothing(live: Setup) -> None:
     good, before, result = apply_then_edit(live, BROKEN_QUERY)
     assert "search.yaml:" in result.stderr
     assert "PromQL does not parse: unclosed left parenthesis" in result.stderr
-    assert "Error: 1 error(s) in the specs." in result.stderr
+    assert "Error: 1 error in the specs." in result.stderr
     assert (live.rules / "search.rules.yml").read_bytes() == good
     assert loaded_groups(live.prom) == before
 
@@ -296,14 +307,14 @@ def test_rule_that_fails_evaluation_is_rolled_back(live: Setup) -> None:
     assert all(
         r["health"] == "ok" for r in live.prom.groups()["slogen/billing/availability"]["rules"]
     )
-    result = run("plan", str(live.specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(live.specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 1 to change, 0 to destroy."
     assert live.unowned.read_bytes() == UNOWNED
 
 
 def test_hand_broken_owned_file_is_repaired_by_apply(live: Setup) -> None:
     evaluate_soon(live)
-    run("apply", str(live.specs), "--auto-approve")
+    run("apply", str(live.specs), *ONLY_PROMETHEUS, "--auto-approve")
     owned = live.rules / "search.rules.yml"
     pristine = owned.read_bytes()
     text = owned.read_text()
@@ -312,13 +323,13 @@ def test_hand_broken_owned_file_is_repaired_by_apply(live: Setup) -> None:
     status, _ = live.prom.reload()
     assert status == 500
 
-    data = json.loads(run("plan", str(live.specs), "--format", "json").stdout)
+    data = json.loads(run("plan", str(live.specs), *ONLY_PROMETHEUS, "--format", "json").stdout)
     assert data["summary"] == {"add": 0, "change": 1, "destroy": 0}
     (change,) = data["changes"]
     assert change["key"] == "search/availability"
     assert [f["path"] for f in change["fields"]] == ["rules[0].expr"]
 
-    result = run("apply", str(live.specs), "--auto-approve")
+    result = run("apply", str(live.specs), *ONLY_PROMETHEUS, "--auto-approve")
     assert "reloaded; 4 rule group(s) loaded and healthy" in result.output
     assert owned.read_bytes() == pristine
     assert live.unowned.read_bytes() == UNOWNED

@@ -191,7 +191,7 @@ def test_first_apply_creates_one_group_per_slo_with_one_list_request(
 
     ruler.reset_counts()
     result = apply(specs)
-    assert "Apply complete: 16 change(s) made." in result.output
+    assert "Apply complete: 16 changes made." in result.output
     assert ruler.counts == {LIST: 1, POST: 4}
     stored = ruler.groups("slogen")
     assert set(stored) == GROUPS
@@ -249,7 +249,7 @@ def test_a_removed_slo_deletes_only_its_group(applied: Path, ruler: FakeRuler) -
     (applied / "checkout.yaml").write_text(text[: text.index("\n  - name: latency")] + "\n")
     ruler.reset_counts()
     result = apply(applied)
-    assert "8 change(s) made" in result.output
+    assert "8 changes made" in result.output
     assert ruler.counts == {LIST: 1, DELETE: 2}
     deleted = sorted(p for m, p, _ in ruler.requests if m == "DELETE")
     # group names are one path segment each: "/" sent as %2F
@@ -276,7 +276,7 @@ def test_an_alert_removed_from_a_group_rewrites_the_group(applied: Path, ruler: 
     billing.write_text(BILLING)
     ruler.reset_counts()
     result = apply(applied)
-    assert "1 change(s) made" in result.output
+    assert "1 change made" in result.output
     assert ruler.counts == {LIST: 1, POST: 1}
     rules = ruler.groups("slogen")["slogen/billing/availability"]["rules"]
     assert len([r for r in rules if "alert" in r]) == 3
@@ -388,7 +388,7 @@ def test_429_and_5xx_are_retried_then_succeed(
     ruler.fail_next(2, 429, retry_after="7", method="POST")
     ruler.fail_next(1, 502, method="POST")
     result = apply(specs)
-    assert "Apply complete: 16 change(s) made." in result.output
+    assert "Apply complete: 16 changes made." in result.output
     assert set(ruler.groups("slogen")) == GROUPS
     assert ruler.counts == {LIST: 2, POST: 4 + 3}
     assert sleeps.count(7.0) == 2, f"Retry-After honoured: {sleeps}"

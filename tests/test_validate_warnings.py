@@ -52,13 +52,13 @@ def test_a_severity_that_notifies_nobody_is_a_located_warning(silent: Path) -> N
     )
     assert "hint: add recipients under alerting.ticket.datadog" in result.stderr
     assert "alerting.page" not in result.stderr  # the page tier has a handle
-    assert "Valid: 1 services, 1 SLOs (1 warning(s))." in result.stdout
+    assert "Valid: 1 service, 1 SLO (1 warning)." in result.stdout
 
 
 def test_strict_makes_warnings_errors(silent: Path) -> None:
     result = run("validate", "shop.yaml", "--strict", exit_code=1)
     assert "shop.yaml:3:5: error: slos[0].alerting.ticket.datadog" in result.stderr
-    assert "Error: 1 error(s) in the specs." in result.stderr
+    assert "Error: 1 error in the specs." in result.stderr
 
 
 def test_json_lists_warnings_with_their_severity(silent: Path) -> None:
@@ -85,7 +85,7 @@ def test_build_and_plan_print_warnings_and_go_on(silent: Path) -> None:
     assert (Path("built") / "datadog" / "shop.datadog.json").is_file()
     plan = run("plan", "shop.yaml")
     assert "warning: slos[0].alerting.ticket.datadog" in plan.stderr
-    assert "Plan: 6 to add" in plan.stdout
+    assert "Plan: 7 to add" in plan.stdout  # with the Datadog dashboard of the service
 
 
 def test_experimental_promql_is_a_warning_at_the_query(in_tmp: Path) -> None:

@@ -25,6 +25,9 @@ from tests.cli import run
 from tests.test_plan_apply import edit, summary_line, write_specs
 from tests.vm_server import VmStack, free_port, vm_stack  # noqa: F401 (fixture)
 
+# The Prometheus target is what these tests exercise; the specs' Grafana dashboards (files under
+# out/grafana by default) are left out of their plans and applies.
+ONLY_PROMETHEUS = ("--target", "prometheus")
 UNOWNED_NAME = "team-extra.yml"
 UNOWNED = b"""\
 # Written by hand by the platform team; slogen must leave it alone.
@@ -127,7 +130,7 @@ def test_apply_update_and_delete_against_a_real_vmalert(
 ) -> None:
     specs, stack = live.specs, live.stack
 
-    result = run("apply", str(specs), "--auto-approve")
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     # apply waited for vmalert's first evaluation of every new rule before saying so
     assert f"vmalert at {stack.url} reloaded; 4 rule group(s) loaded and healthy." in (
         result.output
@@ -143,7 +146,7 @@ def test_apply_update_and_delete_against_a_real_vmalert(
     assert_all_evaluated_and_healthy(stack)
     assert live.unowned.read_bytes() == UNOWNED
 
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=0)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=0)
     assert summary_line(result.stdout) == "No changes."
 
     # From here on the changed rules are first evaluated at their group's next slot, up to a
@@ -158,10 +161,10 @@ def test_apply_update_and_delete_against_a_real_vmalert(
         tier: str(float(value)) for tier, value in old.items()
     }
     edit(specs / "checkout.yaml", "objective: 99.9", "objective: 99.8")
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 3 to change, 0 to destroy."
-    result = run("apply", str(specs), "--auto-approve")
-    assert "Apply complete: 3 change(s) made." in result.output
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
+    assert "Apply complete: 3 changes made." in result.output
     assert "some rules had not been evaluated yet" in result.output
     new = {tier: value * 2 for tier, value in old.items()}  # twice the error budget
     project, _ = load_project_with_warnings([str(specs)])
@@ -181,7 +184,7 @@ def test_apply_update_and_delete_against_a_real_vmalert(
 
     # -- a stale plan is refused and changes nothing ------------------------------------------
     edit(specs / "billing.yaml", "objective: 99.5", "objective: 99.6")
-    run("plan", str(specs), "-o", "plan.json", "--detailed-exitcode", exit_code=2)
+    run("plan", str(specs), *ONLY_PROMETHEUS, "-o", "plan.json", "--detailed-exitcode", exit_code=2)
     edit(live.rules / "billing.rules.yml", "team: billing", "team: someone-else")
     before = (live.rules / "billing.rules.yml").read_bytes()
     result = run("apply", "plan.json", exit_code=1)
@@ -190,14 +193,14 @@ def test_apply_update_and_delete_against_a_real_vmalert(
     assert "Traceback" not in result.output
     assert (live.rules / "billing.rules.yml").read_bytes() == before
     edit(specs / "billing.yaml", "objective: 99.6", "objective: 99.5")
-    run("apply", str(specs), "--auto-approve")  # puts the hand edit right
+    run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")  # puts the hand edit right
 
     # -- delete an SLO: its rules are destroyed and its group unloaded -----------------------
     text = (specs / "checkout.yaml").read_text()
     (specs / "checkout.yaml").write_text(text[: text.index("  - name: latency")])
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 0 to change, 4 to destroy."
-    run("apply", str(specs), "--auto-approve")
+    run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     groups = stack.vmalert.groups()
     assert "slogen/checkout/latency" not in groups
     assert "slogen/checkout/availability" in groups
@@ -205,10 +208,10 @@ def test_apply_update_and_delete_against_a_real_vmalert(
 
     # -- delete a whole service: its file goes, its group is unloaded -----------------------
     (specs / "search.yaml").unlink()
-    run("apply", str(specs), "--auto-approve")
+    run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     assert not (live.rules / "search.rules.yml").exists()
     assert "slogen/search/availability" not in stack.vmalert.groups()
-    assert summary_line(run("plan", str(specs)).stdout) == "No changes."
+    assert summary_line(run("plan", str(specs), *ONLY_PROMETHEUS).stdout) == "No changes."
 
     # the unowned file was never touched and vmalert still runs its group
     assert live.unowned.read_bytes() == UNOWNED
@@ -224,7 +227,7 @@ def test_rule_file_vmalert_refuses_is_undone_and_stays_pending(
     not even start with the refused one) and leave the change for the next plan."""
     monkeypatch.setattr(vmalert, "EVALUATION_TIMEOUT", 0.0)
     specs, stack = live.specs, live.stack
-    run("apply", str(specs), "--auto-approve")
+    run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     good = (live.rules / "search.rules.yml").read_bytes()
     before = loaded_groups(stack)
     errors_before = stack.vmalert.metric("vmalert_config_last_reload_errors_total")
@@ -235,7 +238,7 @@ def test_rule_file_vmalert_refuses_is_undone_and_stays_pending(
     # ...so switch that check off here, to prove the apply side's defence on its own
     monkeypatch.setattr(checks, "QUOTED_NAME", re.compile(r"(?!)"))
     run("validate", str(specs))
-    result = run("apply", str(specs), "--auto-approve", exit_code=1)
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve", exit_code=1)
     assert f"vmalert at {stack.url} refused the new rule files" in result.stderr
     assert "the previous rule files were restored" in result.stderr
     assert "Apply incomplete" in result.stderr
@@ -254,7 +257,7 @@ def test_rule_file_vmalert_refuses_is_undone_and_stays_pending(
         time.sleep(0.1)
     assert live.unowned.read_bytes() == UNOWNED
 
-    result = run("plan", str(specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 0 to add, 1 to change, 0 to destroy."
 
 
@@ -266,12 +269,14 @@ def test_unreachable_vmalert_is_a_clean_error_and_nothing_is_written(
     rules = tmp_path / "rules"
     (specs / "slogen.yaml").write_text(settings(rules))
 
-    result = run("plan", str(specs), exit_code=1)  # ${VMALERT_URL} unset: located, no trace
+    result = run(
+        "plan", str(specs), *ONLY_PROMETHEUS, exit_code=1
+    )  # ${VMALERT_URL} unset: located, no trace
     assert "slogen.yaml" in result.stderr
     assert "environment variable VMALERT_URL is not set" in result.stderr
 
     monkeypatch.setenv("VMALERT_URL", f"http://127.0.0.1:{free_port()}")
-    result = run("apply", str(specs), "--auto-approve", exit_code=1)
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve", exit_code=1)
     assert "cannot reach vmalert at http://127.0.0.1:" in result.stderr
     assert "no rule file was changed" in result.stderr
     assert "not attempted  + prometheus.alert.search/availability/page-1h" in result.stderr
@@ -287,7 +292,7 @@ def test_directory_vmalert_does_not_load_is_reported(
     monkeypatch.setattr(vmalert, "RELOAD_TIMEOUT", 2.0)
     elsewhere = live.rules.parent.parent / "not-loaded"
     (live.specs / "slogen.yaml").write_text(settings(elsewhere))
-    result = run("apply", str(live.specs), "--auto-approve", exit_code=1)
+    result = run("apply", str(live.specs), *ONLY_PROMETHEUS, "--auto-approve", exit_code=1)
     assert f"vmalert at {live.stack.url} did not load the new rules within 2 s" in result.stderr
     assert "missing groups: slogen/billing/availability" in result.stderr
     assert f"is {elsewhere} matched by its -rule flag?" in result.stderr
@@ -371,7 +376,7 @@ def test_page_alert_fires_in_vmalert_when_the_engine_says(
         {f: list(groups) for f, groups in rendered(specs).items()}, soon=5.0
     )
     (specs / "slogen.yaml").write_text(settings(rules, url=vm_stack.url))
-    result = run("apply", str(specs), "--auto-approve")
+    result = run("apply", str(specs), *ONLY_PROMETHEUS, "--auto-approve")
     assert "2 rule group(s) loaded and healthy" in result.output
     for path in built:  # vmalert runs exactly what build wrote
         assert (rules / path.name).read_bytes() == path.read_bytes()
@@ -415,7 +420,7 @@ def test_rule_that_fails_evaluation_in_vmalert_is_rolled_back(
         result.output
     )
     monkeypatch.setattr(checks, "experimental_functions", lambda query: ())
-    result = run("apply", str(live.specs), "--auto-approve", exit_code=1)
+    result = run("apply", str(live.specs), *ONLY_PROMETHEUS, "--auto-approve", exit_code=1)
     assert (
         "rule slogen:sli_errors:rate5m in group slogen/search/availability fails:" in result.stderr
     )
@@ -439,6 +444,6 @@ def test_rule_that_fails_evaluation_in_vmalert_is_rolled_back(
         "slogen/checkout/latency",
     ]
     assert all(r["health"] == "ok" for r in groups["slogen/billing/availability"]["rules"])
-    result = run("plan", str(live.specs), "--detailed-exitcode", exit_code=2)
+    result = run("plan", str(live.specs), *ONLY_PROMETHEUS, "--detailed-exitcode", exit_code=2)
     assert summary_line(result.stdout) == "Plan: 4 to add, 0 to change, 0 to destroy."
     assert live.unowned.read_bytes() == UNOWNED

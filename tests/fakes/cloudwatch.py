@@ -13,6 +13,9 @@ rules AWS documents (see tests/fakes/PINS.md for the versions this was verified 
 * PutMetricAlarm validates Period, the evaluation range, the Metrics array and the lengths;
 * tags: Tags are only applied when an alarm is created; deleting an alarm drops its tags;
   the Resource Groups Tagging API (tag:GetResources) pages through alarms of both types;
+* dashboards are global (one store per account), names and bodies are checked, and a delete
+  deletes what it can (tests/fakes/cloudwatch_dashboards.py, which also says what it leaves
+  out);
 * ``inject_throttling`` makes the next N matching requests fail the way AWS throttles them;
 * ``calls`` counts requests per operation name (throttled attempts included);
 * ``inject_fault`` adds the shared faults of tests/fakes/faults.py (``operation`` an API
@@ -82,8 +85,10 @@ from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResp
 from werkzeug.serving import make_server
 
 try:
+    from tests.fakes import cloudwatch_dashboards
     from tests.fakes import faults as shared_faults
 except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
+    import cloudwatch_dashboards  # type: ignore[no-redef]
     import faults as shared_faults  # type: ignore[no-redef]
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "FakeAwsError", "MotoCloudWatch", "install_patches"]
@@ -1140,7 +1145,15 @@ def _call_action(self: BaseResponse) -> Any:
 
 
 FAULT_WRITES = frozenset(
-    {"PutMetricAlarm", "PutCompositeAlarm", "DeleteAlarms", "TagResource", "UntagResource"}
+    {
+        "PutMetricAlarm",
+        "PutCompositeAlarm",
+        "DeleteAlarms",
+        "TagResource",
+        "UntagResource",
+        "PutDashboard",
+        "DeleteDashboards",
+    }
 )
 
 
@@ -1181,6 +1194,7 @@ def install_patches() -> None:
         CloudWatchResponse.delete_alarms = _delete_alarms
         CloudWatchResponse.tag_resource = _tag_resource
         CloudWatchResponse.untag_resource = _untag_resource
+        cloudwatch_dashboards.install(_ORIGINALS)
         CloudWatchBackend.iter_tagged_resources = _iter_tagged_resources
         ResourceGroupsTaggingAPIResponse.get_resources = _get_resources
         BaseResponse.call_action = _call_action

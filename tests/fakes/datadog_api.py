@@ -1,4 +1,4 @@
-"""A fake Datadog API (Monitors v1 and Service Level Objectives v1) for slogen's tests.
+"""A fake Datadog API (Monitors v1, Service Level Objectives v1, Dashboards v1) for slogen's tests.
 
 There is no public Datadog emulator, so slogen's tests point the real ``datadog-api-client``
 at this server.  It listens on 127.0.0.1 only, uses the standard library only, and keeps all
@@ -142,8 +142,10 @@ from urllib.parse import parse_qs, urlsplit
 
 try:
     from tests.fakes import faults as shared_faults
+    from tests.fakes.datadog_dashboards import Dashboards
 except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
     import faults as shared_faults  # type: ignore[no-redef]
+    from datadog_dashboards import Dashboards  # type: ignore[no-redef]
 
 __all__ = ["FakeDatadog", "main"]
 
@@ -471,8 +473,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class FakeDatadog:
-    """In-memory fake of Datadog's Monitors v1 and SLO v1 APIs, served on 127.0.0.1.
+class FakeDatadog(Dashboards):
+    """In-memory fake of Datadog's Monitors v1, SLO v1 and Dashboards v1 APIs (the last in
+    tests/fakes/datadog_dashboards.py), served on 127.0.0.1.
 
     ``monitors`` (id -> monitor) and ``slos`` (id -> SLO) hold the objects exactly as the
     server returns them; ``requests`` lists ``(method, path_with_query)`` of every request
@@ -498,6 +501,7 @@ class FakeDatadog:
         self.verbose = verbose
         self.monitors: dict[int, dict[str, Any]] = {}
         self.slos: dict[str, dict[str, Any]] = {}
+        self._init_dashboards()
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.RLock()
         self._faults: deque[_Fault] = deque()
@@ -592,7 +596,8 @@ class FakeDatadog:
         """:meth:`_handle`, with the shared faults applied; the kind tells ``_dispatch`` how
         to answer (hang, or cut the body)."""
         path = urlsplit(raw_path).path.rstrip("/") or "/"
-        is_list = method == "GET" and path in ("/api/v1/monitor", "/api/v1/slo")
+        lists = ("/api/v1/monitor", "/api/v1/slo", "/api/v1/dashboard")
+        is_list = method == "GET" and path in lists
         kind = self.faults.take(
             f"{method} {self._api_name(path)}", method in ("POST", "PUT", "DELETE"), is_list
         )
@@ -612,6 +617,8 @@ class FakeDatadog:
                 payload = shared_faults.shorten(payload, kind)
             elif isinstance(payload, dict) and isinstance(payload.get("data"), list):
                 payload = {**payload, "data": shared_faults.shorten(payload["data"], kind)}
+            elif isinstance(payload, dict) and isinstance(payload.get("dashboards"), list):
+                payload = {"dashboards": shared_faults.shorten(payload["dashboards"], kind)}
         return status, payload, out_headers, kind
 
     def clear_injections(self) -> None:
@@ -794,6 +801,9 @@ class FakeDatadog:
             raise _bad_request("Invalid JSON payload") from None
 
     def _route(self, method: str, path: str, params: dict[str, str], body: Any) -> tuple[int, Any]:
+        answer = self.route_dashboard(method, path, params, body)
+        if answer is not None:
+            return answer
         if path == "/api/v1/monitor":
             if method == "GET":
                 return 200, self._list_monitors(params)
@@ -1378,6 +1388,11 @@ class FakeDatadog:
 
     def _slo_problem(self, slo_id: str) -> str | None:
         users = [_label(self.monitors[i]) for i in self._configured_alert_ids(slo_id)]
+        boards = self.dashboards_referencing(slo_id)
+        if boards:  # FACT: an SLO shown on a dashboard is refused (tests/fakes/datadog_dashboards)
+            return f"slo {_label(self.slos[slo_id])} is referenced in dashboards: " + ", ".join(
+                boards
+            )
         if not users:
             return None
         return f"slo {_label(self.slos[slo_id])} is referenced in monitors: " + ", ".join(users)

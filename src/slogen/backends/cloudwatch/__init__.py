@@ -6,11 +6,13 @@ The backend behind :class:`slogen.backends.contract.Backend`. Its modules, in da
 * :mod:`.names`, :mod:`.limits` - alarm names and ownership tags; AWS's rules, with sources;
 * :mod:`.checks` - ``validate``: everything AWS would refuse, located in the specs;
 * :mod:`.render` - the alarms of each SLO; :mod:`.no_traffic` - the opt-in alarm on a silent
-  total; :mod:`.forms` - how tiers are expressed (explain, plan notes);
+  total; :mod:`.dashboard` - one dashboard per service; :mod:`.forms` - how tiers are
+  expressed (explain, plan notes);
 * :mod:`.normalise` - the comparison form of alarms, requests and ownership;
 * :mod:`.files` - the ``files`` target (the exact requests as JSON, one file per service);
 * :mod:`.api` - the ``api`` target: :mod:`.aws` (sessions, calls, errors), :mod:`.read`
-  (paged reads), :mod:`.requests` (the writes, run by :mod:`slogen.plan.executor`).
+  (paged reads), :mod:`.requests` (the writes, run by :mod:`slogen.plan.executor`),
+  :mod:`.dashboard_api` (the dashboards' reads and writes).
 
 Importing this package loads no AWS SDK: the targets are imported when one is made.
 """
@@ -21,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import slogen.backends.cloudwatch.source as source
 from slogen.backends import common
-from slogen.backends.cloudwatch import no_traffic
+from slogen.backends.cloudwatch import dashboard, no_traffic
 from slogen.backends.cloudwatch.checks import validate
 from slogen.backends.cloudwatch.files import STORE
 from slogen.backends.cloudwatch.forms import plan_notes, tier_forms
@@ -29,7 +31,7 @@ from slogen.backends.cloudwatch.names import BACKEND as NAME
 from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, METRIC_ALARM, with_project
 from slogen.backends.cloudwatch.render import render
 from slogen.backends.contract import Capabilities, Target, target_label
-from slogen.errors import Problem
+from slogen.errors import Problem, Problems
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Project, Service
 from slogen.spec.model import Target as TargetSettings
@@ -55,12 +57,18 @@ class CloudWatchBackend:
     def validate(self, project: Project, templates: str | None = None) -> list[Problem]:
         """Every problem render and apply would hit; descriptions made from the ``--templates``
         overrides count against AWS's length limit."""
-        return validate(project, templates) + no_traffic.validate(project, templates)
+        return (
+            validate(project, templates)
+            + no_traffic.validate(project, templates)
+            + dashboard_problems(project)
+        )
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
-        resources = render(project, target_label(project.target(NAME)), templates)
+        tname = target_label(project.target(NAME))
+        resources = render(project, tname, templates)
         resources = common.with_no_traffic(project, resources, NAME, no_traffic.alarm, templates)
-        return with_project(resources, project.project)  # the ownership tags' project scope
+        resources = with_project(resources, project.project)  # the ownership tags' scope
+        return resources + dashboard.render(project, tname)  # one per service, after its alarms
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
         return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}
@@ -74,6 +82,20 @@ class CloudWatchBackend:
 
             return ApiTarget(settings)
         return STORE.target(settings)  # "files", the only other type the loader accepts
+
+
+def dashboard_problems(project: Project) -> list[Problem]:
+    """What AWS would refuse of the dashboards (name length, widget count), at the service."""
+    problems = Problems()
+    for service, field, message in dashboard.problems(project):
+        problems.error(
+            service.location,
+            field,
+            message,
+            "shorten the service name or the project name (slogen.yaml's project:), or split "
+            "the service's SLOs",
+        )
+    return problems.items
 
 
 BACKEND = CloudWatchBackend()

@@ -19,7 +19,10 @@ the shared executor (:mod:`slogen.plan.executor`); sessions, retries and pacing 
 Permissions: planning needs ``cloudwatch:DescribeAlarms`` (on ``*``: AWS hides composite alarms
 from a narrower grant), ``tag:GetResources`` and ``cloudwatch:ListTagsForResource``; applying
 also ``cloudwatch:PutMetricAlarm``, ``cloudwatch:PutCompositeAlarm``, ``cloudwatch:DeleteAlarms``,
-``cloudwatch:TagResource`` and ``cloudwatch:UntagResource``.
+``cloudwatch:TagResource`` and ``cloudwatch:UntagResource``. Dashboards (one per service,
+:mod:`.dashboard`, read and written in the home region by :mod:`.dashboard_api`) add
+``cloudwatch:ListDashboards`` and ``cloudwatch:GetDashboard`` to plan, ``cloudwatch:PutDashboard``
+and ``cloudwatch:DeleteDashboards`` to apply.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from contextlib import AbstractContextManager
 import slogen.backends.cloudwatch.aws as aws
 import slogen.backends.cloudwatch.read as read
 from slogen.backends import scope
-from slogen.backends.cloudwatch import marker
+from slogen.backends.cloudwatch import dashboard_api, marker
+from slogen.backends.cloudwatch.dashboard import KIND as DASHBOARD
 from slogen.backends.cloudwatch.lock import lock_region, region_lock
 from slogen.backends.cloudwatch.names import BACKEND, configured_regions
 from slogen.backends.cloudwatch.requests import AlarmRequests
@@ -55,20 +59,31 @@ class ApiTarget:
 
     def read_live(self, known: Sequence[Resource]) -> LiveState:
         """The owned alarms of the configured regions, of every region ``known`` is in, and of
-        every region the project's regions marker records (:mod:`.marker`)."""
-        where = read.scope(configured_regions(self.settings), known)
+        every region the project's regions marker records (:mod:`.marker`); and the owned
+        dashboards, read in the home region whenever alarms are read (:mod:`.dashboard_api`)."""
+        alarms = [r for r in known if r.kind != DASHBOARD]
+        where = read.scope(configured_regions(self.settings), alarms)
         default = aws.default_region()
         if where.regions and default and default not in where.regions:
             where = read.Scope(tuple(sorted({*where.regions, default})), where.preferred)
+        boards: list[dashboard_api.Found] = []
+
+        def more(client: aws.Aws) -> set[str]:
+            # after the regions above are read: a fault on the first list is then the alarms'
+            regions = marker.read(client, self.home, self.project)
+            boards.append(dashboard_api.read(client, self.home, self.name, self.project))
+            return regions
+
         state = read.read_live(
             lambda: aws.reader(self.settings),
             self.name,
             where,
             self.project,
-            {r.key for r in known},  # alarms from before projects that this project adopts
-            # after the regions above are read: a fault on the first list is then the alarms'
-            lambda client: marker.read(client, self.home, self.project),
+            {r.key for r in alarms},  # alarms from before projects that this project adopts
+            more,
         )
+        if boards:
+            self._add_dashboards(state, boards[0])
         extra = state.extra.get("more_regions") or []
         if extra:
             state.warnings.append(
@@ -77,8 +92,17 @@ class ApiTarget:
             )
         return state
 
+    def _add_dashboards(self, state: LiveState, found: dashboard_api.Found) -> None:
+        state.resources.extend(found.resources)
+        state.extra["unowned_dashboards"] = found.unowned
+        others = {k: v for k, v in found.foreign.items() if v is not None}
+        state.extra.setdefault(scope.FOREIGN, {}).update(others)
+        state.warnings.extend(scope.warnings(found.foreign, "CloudWatch dashboard"))
+
     def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
-        return read.conflicts(desired, live)
+        alarms = [r for r in desired if r.kind != DASHBOARD]
+        unowned = live.extra.get("unowned_dashboards", [])
+        return read.conflicts(alarms, live) + dashboard_api.conflicts(desired, unowned, self.home)
 
     def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
         """A lease kept as a disabled alarm ``slogen-lock/...`` in one region (see
@@ -88,18 +112,27 @@ class ApiTarget:
     def apply(
         self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
     ) -> ApplyReport:
-        """Make CloudWatch match the plan (see :mod:`.requests` for how); the report ends with
-        how many requests were made where."""
+        """Make CloudWatch match the plan (see :mod:`.requests` for how): the alarms first,
+        then the dashboards that show them; the report ends with how many requests were made
+        where."""
         client = aws.writer(self.settings)
+        boards = [c for c in changes if c.resource.kind == DASHBOARD]
+        changes = [c for c in changes if c.resource.kind != DASHBOARD]
+        desired = [r for r in desired if r.kind != DASHBOARD]
         for change in changes:
             for res in (change.before, change.after):
                 if res is not None:
                     client.regions.add(res.body["Region"])
         writing = set(client.regions)  # the workers are per region written in
-        recorded = self._record(client, writing)  # before the first write
-        requests = AlarmRequests(client, len(writing))
-        report = execute(requests, changes, desired, progress, label=BACKEND)
-        self._prune(client, recorded, report, desired)
+        report = ApplyReport()
+        if changes:
+            recorded = self._record(client, writing)  # before the first write
+            requests = AlarmRequests(client, len(writing))
+            report = execute(requests, changes, desired, progress, label=BACKEND)
+            self._prune(client, recorded, report, desired)
+        if boards:
+            writer = dashboard_api.DashboardRequests(client, self.home, self.project)
+            report.merge(execute(writer, boards, [], progress, label=BACKEND))
         where = client.endpoint or "AWS"
         report.notes.append(
             f"CloudWatch: {client.requests} API request(s) to {where} in "

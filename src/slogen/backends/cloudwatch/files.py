@@ -7,16 +7,25 @@ tooling (each entry is the region, the operation and its parameters, ready for
 ``"managed-by": "slogen"``; slogen reads back only files with it and never writes over or
 deletes any other file. Entries are in apply order: metric alarms before the composite alarm
 that refers to them.
+
+The service's dashboard (:mod:`.dashboard`) is the entry under ``"dashboards"`` of the same
+file: ``PutDashboard`` with its ``DashboardName`` and ``DashboardBody``. The body is written as
+JSON data, for review, where the request sends it as a string (``json.dumps`` of it), and its
+alarm ARNs keep the ``${AWS::Partition}`` / ``${AWS::AccountId}`` placeholders that apply fills
+in. Dashboards are global, so the entry has no region.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from slogen.backends import filestore
+from slogen.backends.cloudwatch.dashboard import KIND as DASHBOARD
 from slogen.backends.cloudwatch.names import BACKEND, COMPOSITE_ALARM, METRIC_ALARM
 from slogen.backends.cloudwatch.normalise import body_of, dependencies, operation_of, request_of
+from slogen.jsontext import dumps_indented
 from slogen.resources import Resource
 
 FILE_SUFFIX = ".cloudwatch.json"
@@ -32,10 +41,30 @@ def _entry(res: Resource) -> dict[str, Any]:
     }
 
 
+def _dashboard_entry(res: Resource) -> dict[str, Any]:
+    return {
+        "kind": res.kind,
+        "key": res.key,
+        "operation": "PutDashboard",
+        "request": {
+            "DashboardName": res.body["DashboardName"],
+            "DashboardBody": res.body["DashboardBody"],
+        },
+    }
+
+
 def file_text(service: str, resources: list[Resource]) -> str:
-    """The JSON document of one service: marker first, then its alarms, children first."""
-    ordered = sorted(resources, key=lambda r: r.kind == COMPOSITE_ALARM)
-    return filestore.json_text(service, "alarms", [_entry(r) for r in ordered])
+    """The JSON document of one service: marker first, then its alarms, children first, then
+    its dashboard."""
+    alarms = [r for r in resources if r.kind != DASHBOARD]
+    ordered = sorted(alarms, key=lambda r: r.kind == COMPOSITE_ALARM)
+    text = filestore.json_text(service, "alarms", [_entry(r) for r in ordered])
+    boards = [_dashboard_entry(r) for r in resources if r.kind == DASHBOARD]
+    if not boards:
+        return text
+    doc = json.loads(text)  # the shared document, with the dashboards after the alarms
+    doc["dashboards"] = boards
+    return dumps_indented(doc) + "\n"
 
 
 def resources_from(data: dict[str, Any], path: Path, tname: str) -> list[Resource]:
@@ -58,6 +87,15 @@ def resources_from(data: dict[str, Any], path: Path, tname: str) -> list[Resourc
                     live_id=str(path),
                 )
             )
+        for item in data.get("dashboards") or []:
+            if item["kind"] != DASHBOARD:
+                raise KeyError(f"kind {item['kind']!r}")
+            request = item["request"]
+            body = {
+                "DashboardName": str(request["DashboardName"]),
+                "DashboardBody": dict(request["DashboardBody"]),
+            }
+            out.append(Resource(BACKEND, tname, DASHBOARD, str(item["key"]), body, (), str(path)))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise filestore.damaged(path, f"missing or bad {exc}") from exc
     return out

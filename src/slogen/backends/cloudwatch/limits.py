@@ -65,7 +65,8 @@ DELETE_BATCH = 100  # alarms per DeleteAlarms call (metric alarms; composites go
 # "3 TPS per Region" (adjustable), DeleteAlarms "3 TPS per Region for each of these operations"
 # (not adjustable), DescribeAlarms 9 TPS (docs: AmazonCloudWatch/latest/monitoring/
 # cloudwatch_limits.html, "CloudWatch service quotas"). PutCompositeAlarm, TagResource and
-# UntagResource have no published figure: ASSUMPTION: the PutMetricAlarm quota applies.
+# UntagResource have no published figure: ASSUMPTION: the PutMetricAlarm quota applies; the
+# same ASSUMPTION for the dashboard writes PutDashboard and DeleteDashboards.
 # Reads are not paced here: they go one page at a time per region, and botocore's adaptive
 # mode slows them down if AWS throttles.
 TPS: dict[str, float] = {
@@ -74,6 +75,8 @@ TPS: dict[str, float] = {
     "DeleteAlarms": 3.0,
     "TagResource": 3.0,
     "UntagResource": 3.0,
+    "PutDashboard": 3.0,
+    "DeleteDashboards": 3.0,
 }
 
 

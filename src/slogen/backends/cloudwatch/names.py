@@ -31,6 +31,7 @@ OWNER_TAG = "managed-by"
 KEY_TAG = "slogen-key"
 # Which slogen project the alarm belongs to (see slogen.backends.scope).
 PROJECT_TAG = scope.PROJECT_TAG
+CATEGORY_TAG = "slogen-category"  # the SLO's category, when the spec gives one
 
 _ARN_REGION_RE = re.compile(r"^arn:[^:]+:[^:]+:([a-z0-9-]*):")
 _RULE_REF_RE = re.compile(r'\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)')

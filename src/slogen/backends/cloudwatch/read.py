@@ -340,7 +340,7 @@ def conflicts(desired: Sequence[Resource], live: LiveState) -> list[str]:
     unowned = {
         (region, name) for region, names in live.extra.get("unowned", {}).items() for name in names
     }
-    live_kinds = {(r.body["Region"], r.key): r.kind for r in live.resources}
+    live_kinds = {(r.body["Region"], r.key): r.kind for r in live.resources if "Region" in r.body}
     out = []
     for res in desired:
         region, name = res.body["Region"], res.body["AlarmName"]

@@ -38,6 +38,7 @@ from slogen import templating
 from slogen.backends import common
 from slogen.backends.cloudwatch.names import (
     BACKEND,
+    CATEGORY_TAG,
     COMPOSITE_ALARM,
     KEY_TAG,
     METRIC_ALARM,
@@ -85,6 +86,8 @@ def _tags(service: Service, slo: SLO, key: str, math: TierMath) -> dict[str, str
     tags = dict(service.labels)
     if service.owner:
         tags["team"] = service.owner
+    if slo.category:  # the SLO's kind (availability, latency...), to filter and group by
+        tags[CATEGORY_TAG] = slo.category
     tags.update(
         {
             OWNER_TAG: MANAGED_BY,

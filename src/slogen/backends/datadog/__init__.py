@@ -3,7 +3,8 @@
 The package, by stage: :mod:`.source` (the ``datadog`` indicator and handles in specs),
 :mod:`.facts` (Datadog's documented limits), :mod:`.forms` (how each tier is expressed),
 :mod:`.checks` (every check, before anything is rendered), :mod:`.render` (desired
-resources; :mod:`.no_traffic` the opt-in monitor on a silent total), :mod:`.normalise` (the
+resources; :mod:`.no_traffic` the opt-in monitor on a silent total; :mod:`.dashboard` one
+dashboard per service), :mod:`.normalise` (the
 comparison form of live objects), :mod:`.files` (the ``files`` target) and :mod:`.api` (the
 ``api`` target, the only place datadog-api-client is imported, and only when it is used).
 """
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from slogen.backends import common
 from slogen.backends.contract import Capabilities, Target
-from slogen.backends.datadog import no_traffic
+from slogen.backends.datadog import dashboard, no_traffic
 from slogen.backends.datadog.checks import validate
 from slogen.backends.datadog.facts import with_project
 from slogen.backends.datadog.files import STORE
@@ -50,7 +51,9 @@ class DatadogBackend:
         resources = common.with_no_traffic(
             project, resources, self.name, no_traffic.monitor, templates
         )
-        return with_project(resources, project.project)  # the ownership tags' project scope
+        resources = with_project(resources, project.project)  # the ownership tags' scope
+        # one dashboard per service, after the service's SLOs and monitors (it names the SLOs)
+        return dashboard.with_dashboards(resources, dashboard.render(project, templates))
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:
         return {**tier_forms(service, slo), **no_traffic.tier_forms(slo)}

@@ -28,13 +28,15 @@ documentation:
   "Defining tags").
 
 Ids are only known after creation, so desired bodies name other objects symbolically:
-``${slo:<key>}`` in a burn-rate query and ``${monitor:<key>}`` in a composite query. Reading
+``${slo:<key>}`` in a burn-rate query and in a dashboard's SLO widgets, ``${monitor:<key>}``
+in a composite query. Reading
 live state rewrites ids back into the same symbols (through the ``slogen-key:`` tags of the
 live objects) and apply substitutes real ids, including ids created earlier in the same apply.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from fractions import Fraction
@@ -107,6 +109,8 @@ def base_tags(service: Service, slo: SLO, key: str) -> list[str]:
     ]
     if service.owner:
         tags.append(f"team:{service.owner}")
+    if slo.category:  # the SLO's kind (availability, latency...), to filter and group by
+        tags.append(f"category:{slo.category}")
     tags.extend(f"{k}:{v}" for k, v in service.labels)
     return tags
 
@@ -135,10 +139,18 @@ def symbol(kind: str, key: str) -> str:
 def references(body: dict[str, Any]) -> tuple[str, ...]:
     """Keys of the objects a body names symbolically (its dependencies), in order, unique."""
     found: list[str] = []
-    for _kind, key in SYMBOL_RE.findall(str(body.get("query", ""))):
+    for _kind, key in SYMBOL_RE.findall(symbol_text(body)):
         if key not in found:
             found.append(key)
     return tuple(found)
+
+
+def symbol_text(body: dict[str, Any]) -> str:
+    """The part of a body that may name other objects: a monitor's query, or a dashboard's
+    widgets (as JSON text; see :mod:`.dashboard`)."""
+    if "widgets" in body:
+        return json.dumps(body["widgets"])
+    return str(body.get("query", ""))
 
 
 def window_text(seconds: int) -> str:

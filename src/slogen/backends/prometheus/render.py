@@ -170,6 +170,8 @@ def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None
     labels.update(
         {"severity": math.severity, "service": service.name, "slo": slo.name, "tier": math.id}
     )
+    if slo.category:  # alerts only: a new label on recording rules would split their series
+        labels["category"] = slo.category
     context = annotation_context(service, slo, math)
     annotations = {
         "summary": templating.render("prometheus/summary.txt.j2", templates, **context),

@@ -214,11 +214,13 @@ def _sleep(seconds: float) -> None:
 
 
 class Client:
-    """Monitors and SLO calls returning parsed JSON, with retries and a request counter."""
+    """Monitor, SLO and dashboard calls returning parsed JSON, with retries and a request
+    counter."""
 
     def __init__(self, target: TargetSettings, retry: RetryPolicy | None = None):
         import urllib3
         from datadog_api_client import ApiClient, Configuration, rest
+        from datadog_api_client.v1.api.dashboards_api import DashboardsApi
         from datadog_api_client.v1.api.monitors_api import MonitorsApi
         from datadog_api_client.v1.api.service_level_objectives_api import (
             ServiceLevelObjectivesApi,
@@ -248,6 +250,7 @@ class Client:
         self._api_client = _PooledApiClient(config)
         self.monitors = MonitorsApi(self._api_client)
         self.slos = ServiceLevelObjectivesApi(self._api_client)
+        self.dashboards = DashboardsApi(self._api_client)
         self._lock = threading.Lock()
         self.requests = 0
 

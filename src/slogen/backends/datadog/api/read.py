@@ -1,10 +1,11 @@
-"""Reading what slogen owns in a Datadog account: two paged lists, keyed by ``slogen-key:``.
+"""Reading what slogen owns in a Datadog account: paged lists, keyed by ``slogen-key:``.
 
 Reading costs one request per list page: monitors by tag ``managed-by:slogen`` with
 ``page_size=1000`` (``page=0,1,...`` until a short page) and SLOs by ``tags_query`` with
-``limit=1000`` (``offset`` paging). Nothing is fetched per object. Live ids in queries are
-turned back into the symbols render writes (``${slo:<key>}``, ``${monitor:<key>}``), so live
-and desired bodies compare as they are.
+``limit=1000`` (``offset`` paging). Nothing is fetched per monitor or SLO; dashboards are
+listed and then fetched one by one, as the list has no widgets (:mod:`.dashboards`). Live ids
+in queries are turned back into the symbols render writes (``${slo:<key>}``,
+``${monitor:<key>}``), so live and desired bodies compare as they are.
 
 A read that looks incomplete stops the plan (:class:`slogen.plan.creates.IncompleteRead`), as
 planning on it would create again what exists: the SLO list answers
@@ -25,7 +26,10 @@ from typing import Any
 
 from slogen.backends import scope
 from slogen.backends.contract import target_label
+from slogen.backends.datadog.api import dashboards as dashboard_api
 from slogen.backends.datadog.api.client import OWNED_TAG, Client, DatadogError
+from slogen.backends.datadog.dashboard import KIND, normalise_dashboard
+from slogen.backends.datadog.dashboard import references as dashboard_refs
 from slogen.backends.datadog.facts import (
     BACKEND,
     COMPOSITE_TYPE,
@@ -130,6 +134,8 @@ class Snapshot:
     # key -> the other slogen project, None: before projects (see slogen.backends.scope)
     foreign: dict[str, str | None] = field(default_factory=dict)
     project: str | None = None  # whose objects these are: a re-read adopts only those
+    dashboards: dict[str, Raw] = field(default_factory=dict)  # key -> summary (or whole)
+    dashboard_ids: dict[str, str] = field(default_factory=dict)  # key -> id
 
 
 def _claim(
@@ -165,8 +171,10 @@ def snapshot(
     raw_slos: list[Raw],
     project: str | None = None,
     adoptable: Collection[str] | None = None,
+    raw_dashboards: Sequence[Raw] = (),
 ) -> Snapshot:
     foreign: dict[str, str | None] = {}
+    dashboards = dashboard_api.claim(list(raw_dashboards), project, foreign, adoptable)
     monitors, unkeyed_m = _claim(
         sorted(raw_monitors, key=lambda m: int(m.get("id") or 0)),
         lambda m: m.get("id"),
@@ -183,6 +191,8 @@ def snapshot(
         unkeyed=unkeyed_m + unkeyed_s,
         foreign=foreign,
         project=project,
+        dashboards=dashboards,
+        dashboard_ids={k: str(v["id"]) for k, v in dashboards.items()},
     )
 
 
@@ -222,6 +232,11 @@ def live_resources(snap: Snapshot, tname: str) -> list[Resource]:
         resources.append(
             Resource(BACKEND, tname, "monitor", key, body, references(body), str(raw["id"]))
         )
+    for key, raw in snap.dashboards.items():
+        body = normalise_dashboard(raw, slo_keys)
+        resources.append(
+            Resource(BACKEND, tname, KIND, key, body, dashboard_refs(body), str(raw["id"]))
+        )
     return resources
 
 
@@ -243,14 +258,19 @@ def read_snapshot(
     wanted: Sequence[str] = (),
     project: str | None = None,
     adoptable: Collection[str] | None = None,
+    wanted_dashboards: Sequence[str] = (),
 ) -> Snapshot:
-    """Both lists, fetched side by side (the SLO pages while the monitor pages come in).
+    """The lists, fetched side by side (SLO and dashboard pages while the monitor pages come
+    in); dashboards as their list summaries (ids and descriptions, no widgets).
 
     ``wanted``: monitor keys the caller will create if they are not read; when some are
-    missing, the monitor list is read again to confirm it (see the module docstring).
+    missing, the monitor list is read again to confirm it (see the module docstring); the same
+    for dashboards and ``wanted_dashboards``.
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    boards = [k for k in wanted_dashboards if k]
+    with ThreadPoolExecutor(max_workers=2) as pool:
         slos = pool.submit(list_owned_slos, client)
+        dashboards = pool.submit(dashboard_api.list_confirmed, client, boards)
         try:
             monitors = confirmed(
                 lambda: list_owned_monitors(client, expected),
@@ -259,7 +279,7 @@ def read_snapshot(
                 wanted,
                 f"Datadog at {client.settings.host}",
             )
-            return snapshot(monitors, slos.result(), project, adoptable)
+            return snapshot(monitors, slos.result(), project, adoptable, dashboards.result())
         except DatadogError as exc:
             raise _read_error(exc, client.settings.host) from None
 
@@ -268,8 +288,13 @@ def read_live(settings: TargetSettings, known: Sequence[Resource]) -> LiveState:
     """The owned objects as resources, with a warning for owned-looking objects without a key."""
     with Client(settings) as client:
         wanted = sorted({r.key for r in known if r.kind == "monitor" and r.live_id is None})
+        boards = sorted({r.key for r in known if r.kind == KIND and r.live_id is None})
         project, adoptable = scope.project_of(settings), {r.key for r in known}
-        snap = read_snapshot(client, expected_monitors(known), wanted, project, adoptable)
+        snap = read_snapshot(client, expected_monitors(known), wanted, project, adoptable, boards)
+        try:  # the list has no widgets: one GET per owned dashboard
+            snap.dashboards = dashboard_api.full(client, snap.dashboards)
+        except DatadogError as exc:
+            raise _read_error(exc, client.settings.host) from None
         warnings = []
         if snap.unkeyed:
             warnings.append(

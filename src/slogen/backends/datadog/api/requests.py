@@ -3,8 +3,9 @@
 The executor decides order, concurrency and what a failure means for other changes; this says
 how one change is made in Datadog: bodies with ``${kind:key}`` symbols resolved to the ids known
 now (live ones, and ones created earlier in the same apply), partial monitor updates that keep
-the options slogen does not manage, 404 on delete as success, and the adoption of a monitor
-or SLO whose create answer was lost.
+the options slogen does not manage, dashboards replaced as a whole (:mod:`.dashboards`), 404 on
+delete as success, and the adoption of a monitor, SLO or dashboard whose create answer was
+lost.
 
 Creates are sent once (``idempotent=False``: Datadog's POST is not an upsert, and an SLO create
 repeated after a lost answer makes a second SLO for one key). When the outcome is unknown the
@@ -20,9 +21,12 @@ import threading
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from slogen.backends.datadog import dashboard
+from slogen.backends.datadog.api import dashboards as dashboard_api
 from slogen.backends.datadog.api.client import WORKERS, Client, DatadogError
 from slogen.backends.datadog.api.read import Snapshot, list_owned_monitors, list_owned_slos
-from slogen.backends.datadog.facts import MANAGED_OPTIONS, SYMBOL_RE
+from slogen.backends.datadog.dashboard import KIND
+from slogen.backends.datadog.facts import MANAGED_OPTIONS, SYMBOL_RE, symbol_text
 from slogen.backends.datadog.normalise import ownership
 from slogen.plan.executor import Budget
 from slogen.plan.model import CREATE, REPLACE, Change
@@ -43,7 +47,11 @@ class DatadogRequests:
 
     def __init__(self, client: Client, snap: Snapshot):
         self.client = client
-        self.ids = {"slo": dict(snap.slo_ids), "monitor": dict(snap.monitor_ids)}
+        self.ids = {
+            "slo": dict(snap.slo_ids),
+            "monitor": dict(snap.monitor_ids),
+            KIND: dict(snap.dashboard_ids),
+        }
         self.lock = threading.Lock()
         self.project = snap.project  # a re-read adopts only this project's objects
 
@@ -64,6 +72,10 @@ class DatadogRequests:
         out = dict(body)
         if isinstance(out.get("query"), str):
             out["query"] = SYMBOL_RE.sub(sub, out["query"])
+        if "widgets" in out:  # a dashboard: its SLO widgets name SLOs
+            with self.lock:
+                slo_ids = dict(self.ids["slo"])
+            out = dashboard.resolve(out, slo_ids, missing)
         if missing:
             raise Unresolved("references " + ", ".join(missing) + ", which does not exist")
         return out
@@ -90,7 +102,7 @@ class DatadogRequests:
                 continue
             missing = [
                 f"{kind} {key}"
-                for kind, key in SYMBOL_RE.findall(str(change.after.body.get("query", "")))
+                for kind, key in SYMBOL_RE.findall(symbol_text(change.after.body))
                 if key not in self.ids[kind] and (kind, key) not in coming
             ]
             if missing:
@@ -116,6 +128,13 @@ class DatadogRequests:
     def find(self, res: Resource) -> bool:
         """Whether an owned object of ``res``'s kind carries its key now; adopted if so (its id
         remembered, its body sent again so it is exactly what this apply wants)."""
+        if res.kind == KIND:
+            found_id = dashboard_api.find(self.client, res.key, self.project)
+            if found_id is None:
+                return False
+            dashboard_api.update(self.client, res.key, found_id, self.resolve(res.body))
+            self.remember(res.kind, res.key, found_id)
+            return True
         if res.kind == "slo":
             items = list_owned_slos(self.client)
         else:
@@ -145,6 +164,13 @@ class DatadogRequests:
                 body=body,
             )
             new_id = str(answer["data"][0]["id"])
+        elif res.kind == KIND:  # POST is no upsert: adopt one a short list page hid
+            found = dashboard_api.find(self.client, res.key, self.project)
+            if found is not None:
+                dashboard_api.update(self.client, res.key, found, body)
+                new_id = found
+            else:
+                new_id = dashboard_api.create(self.client, res.key, body)
         else:
             new_id = self._create_monitor(res, body)
         self.remember(res.kind, res.key, new_id)
@@ -187,6 +213,9 @@ class DatadogRequests:
         assert res is not None and change.before is not None
         object_id = str(change.before.live_id)
         body = self.resolve(res.body)
+        if res.kind == KIND:  # a dashboard PUT replaces the whole dashboard
+            dashboard_api.update(self.client, res.key, object_id, body)
+            return
         if res.kind == "slo":  # an SLO PUT replaces the whole object
             self.client.call(
                 f"updating SLO {res.key}",
@@ -234,7 +263,9 @@ class DatadogRequests:
     def _delete(self, res: Resource) -> None:
         object_id = str(res.live_id)
         try:
-            if res.kind == "slo":
+            if res.kind == KIND:
+                dashboard_api.delete(self.client, res.key, object_id)
+            elif res.kind == "slo":
                 self.client.call(
                     f"deleting SLO {res.key}", self.client.slos.delete_slo, slo_id=object_id
                 )
