@@ -14,11 +14,19 @@ write). Before timing it checks the output: rule files, groups, recording and al
 against what the generator expects, and ``promtool check rules`` on three files when promtool is
 on PATH. ``--profile`` adds ``python -m cProfile -m slogen build`` tables.
 
+Then the scale table (``--skip-scale`` leaves it out): for each of ``--sizes`` (1,000 and 5,000
+SLOs by default, same generator and seed) the floor, ``slogen build specs -o out`` and, after that
+build, ``slogen plan specs`` with nothing to change, round-robin over every size; each one's
+median wall clock and CPU, ratio to the floor of its size, peak RSS (``ru_maxrss`` of each child
+process, reaped with ``os.wait4``) and how each grows from the smallest size to the others (see
+``_scale.py``).
+
 Every timing has a wall-clock and a CPU figure; on a shared machine (load average above the
 number of CPUs) compare the CPU ones. Figures, not assertions: each target is printed as PASS or
 MISS and the exit status is 0 (2 only if the build fails, as then there is nothing to measure).
 
     .venv/bin/python bench/compile.py [--repeats 5] [--profile [N]] [--keep DIR]
+        [--sizes 1000,5000] [--scale-repeats 3] [--skip-scale]
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from _common import (
     run_command,
     seconds,
 )
+from _scale import run_scale
 
 BUILD_TARGET_SECONDS = 1.5
 BUILD_TARGET_RATIO = 3.0
@@ -539,6 +548,16 @@ def timing_text(t: Timing) -> str:
 # -- main ---------------------------------------------------------------------------------------
 
 
+def sizes_arg(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of SLO counts: {text!r}") from None
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"not a list of SLO counts: {text!r}")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=200)
@@ -555,7 +574,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also print the top N functions of a cProfile'd build",
     )
+    parser.add_argument(
+        "--sizes",
+        type=sizes_arg,
+        default=(1000, 5000),
+        metavar="N,N",
+        help="SLO counts for the scale table (default 1000,5000); services = N / slos-per-service",
+    )
+    parser.add_argument(
+        "--scale-repeats", type=int, default=3, help="timed runs per size and command (default 3)"
+    )
+    parser.add_argument("--skip-scale", action="store_true", help="leave out the scale table")
     args = parser.parse_args(argv)
+    for n in args.sizes:
+        if n % args.slos_per_service:
+            parser.error(f"--sizes: {n} is not a multiple of {args.slos_per_service} SLOs/service")
 
     tmp = None
     if args.keep:
@@ -700,7 +733,18 @@ def run(args: argparse.Namespace, work: Path) -> int:
     result.print()
     if args.profile:
         profile_build(spec_dir, out_dir, work, args.profile)
-    return 0
+    if args.skip_scale:
+        return 0
+    return run_scale(
+        work,
+        args.sizes,
+        args.slos_per_service,
+        args.scale_repeats,
+        FLOOR_CODE,
+        lambda root, services, per_service: generate(root, services, per_service, args.seed),
+        # The project measured above is one of the sizes when its service count matches.
+        existing={args.services: work},
+    )
 
 
 if __name__ == "__main__":
