@@ -265,4 +265,7 @@ def render(project: Project, tname: str, templates: str | None = None) -> list[R
     for service, slo in project.slos():
         if source_of(slo) is not None:
             resources.extend(render_slo(service, slo, templates, tname))
+            # Taken: the caller makes its own copies (the project tag), and the memo would
+            # otherwise keep a second set of every alarm alive for the rest of the command.
+            _memo.pop((id(service), id(slo), templates, tname), None)
     return resources
