@@ -55,7 +55,27 @@ def option(
     raw = settings.option(key)
     if raw is None:
         return default
+    return expand(str(raw), setting_path(settings, key), secret=secret)
+
+
+def setting_path(settings: Target, key: str) -> str:
+    """Where a target option is written, for messages: ``slogen.yaml:12:5:
+    targets.grafana.url`` (no file when the target is slogen's default)."""
     where = f"targets.{settings.backend}.{key}"
     if settings.location.file != "<default>":
         where = f"{settings.location}: {where}"
-    return expand(str(raw), where, secret=secret)
+    return where
+
+
+TIMEOUT_VARIABLE = "SLOGEN_HTTP_TIMEOUT"
+
+
+def http_timeout_override() -> float | None:
+    """``SLOGEN_HTTP_TIMEOUT`` in seconds, for every API client's connect and read timeouts
+    (tests of hung servers set it low); None when unset, empty, not a number or not above 0."""
+    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        return None
+    return value if value > 0 else None

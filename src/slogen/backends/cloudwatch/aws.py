@@ -37,17 +37,12 @@ READ_RETRIES = 5
 WRITE_RETRIES = 9
 CONNECT_TIMEOUT = 10.0  # seconds
 READ_TIMEOUT = 60.0
-TIMEOUT_VARIABLE = "SLOGEN_HTTP_TIMEOUT"  # seconds, both timeouts: for tests of hung servers
 
 
 def timeouts() -> tuple[float, float]:
     """(connect, read) seconds: the constants, or ``SLOGEN_HTTP_TIMEOUT`` for both."""
-    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    try:
-        value = float(raw) if raw else 0.0
-    except ValueError:
-        value = 0.0
-    return (value, value) if value > 0 else (CONNECT_TIMEOUT, READ_TIMEOUT)
+    value = envref.http_timeout_override()
+    return (value, value) if value else (CONNECT_TIMEOUT, READ_TIMEOUT)
 
 
 CREDENTIAL_HINT = (

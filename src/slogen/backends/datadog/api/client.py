@@ -59,17 +59,12 @@ WORKERS = 8  # concurrent calls within one dependency level (and pooled connecti
 REQUEST_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 NOT_PROCESSED = frozenset({429})  # answers after which a create may be sent again as it is
-TIMEOUT_VARIABLE = "SLOGEN_HTTP_TIMEOUT"
 
 
 def request_timeout() -> tuple[float, float]:
     """(connect, read) seconds: :data:`REQUEST_TIMEOUT`, or ``SLOGEN_HTTP_TIMEOUT`` for both."""
-    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    try:
-        value = float(raw) if raw else 0.0
-    except ValueError:
-        value = 0.0
-    return (value, value) if value > 0 else REQUEST_TIMEOUT
+    value = envref.http_timeout_override()
+    return (value, value) if value else REQUEST_TIMEOUT
 
 
 def parse_reset(headers: dict[str, str] | None) -> float | None:

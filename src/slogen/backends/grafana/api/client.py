@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import time
 import urllib.error
@@ -44,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from slogen import envref
 from slogen.plan.executor import with_retries
 from slogen.redact import redact
 
@@ -55,11 +55,8 @@ MAX_SLEEP = 20.0
 
 
 def _timeout() -> float:
-    try:
-        value = float(os.environ.get("SLOGEN_HTTP_TIMEOUT", "") or 0)
-    except ValueError:
-        value = 0.0
-    return value if value > 0 else TIMEOUT
+    """Seconds per connect and read: :data:`TIMEOUT`, or ``SLOGEN_HTTP_TIMEOUT``."""
+    return envref.http_timeout_override() or TIMEOUT
 
 
 def _sleep(seconds: float) -> None:

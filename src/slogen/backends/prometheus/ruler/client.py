@@ -48,7 +48,6 @@ import base64
 import email.utils
 import http.client
 import json
-import os
 import random
 import socket
 import ssl
@@ -60,6 +59,7 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 
+from slogen import envref
 from slogen.plan.executor import with_retries
 from slogen.redact import redact, register
 
@@ -72,11 +72,7 @@ FATAL_STATUSES = frozenset({401, 403})  # every further request would be refused
 
 def _timeout() -> float:
     """Seconds per connect and read: :data:`TIMEOUT`, or ``SLOGEN_HTTP_TIMEOUT``."""
-    try:
-        value = float(os.environ.get("SLOGEN_HTTP_TIMEOUT", "") or 0)
-    except ValueError:
-        value = 0.0
-    return value if value > 0 else TIMEOUT
+    return envref.http_timeout_override() or TIMEOUT
 
 
 def _sleep(seconds: float) -> None:

@@ -16,18 +16,13 @@ from slogen.backends.prometheus.ruler.client import Connection
 from slogen.errors import SlogenError
 from slogen.spec.model import Target
 
+_where = envref.setting_path  # `slogen.yaml:3:5: targets.<backend>.<key>`
+
 DEFAULT_NAMESPACE = "slogen"
 URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 # The loader's rule for namespaces (slogen.spec.settings.NAMESPACE_RE), applied again once a
 # ${VAR} is expanded.
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def _where(settings: Target, key: str) -> str:
-    where = f"targets.{settings.backend}.{key}"
-    if settings.location.file != "<default>":
-        where = f"{settings.location}: {where}"
-    return where
 
 
 def connection(settings: Target) -> Connection:
