@@ -17,7 +17,6 @@ in. Dashboards are global, so the entry has no region.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +57,10 @@ def file_text(service: str, resources: list[Resource]) -> str:
     its dashboard."""
     alarms = [r for r in resources if r.kind != DASHBOARD]
     ordered = sorted(alarms, key=lambda r: r.kind == COMPOSITE_ALARM)
-    text = filestore.json_text(service, "alarms", [_entry(r) for r in ordered])
+    doc = filestore.json_document(service, "alarms", [_entry(r) for r in ordered])
     boards = [_dashboard_entry(r) for r in resources if r.kind == DASHBOARD]
-    if not boards:
-        return text
-    doc = json.loads(text)  # the shared document, with the dashboards after the alarms
-    doc["dashboards"] = boards
+    if boards:  # after the alarms
+        doc["dashboards"] = boards
     return dumps_indented(doc) + "\n"
 
 
