@@ -141,3 +141,24 @@ def test_uids_are_stable_short_and_apart_per_project() -> None:
         uid = names.uid("shop", service)
         assert len(uid) <= names.MAX_UID and uid.startswith("slo-")
     assert names.uid("shop", long_name) != names.uid("shop", long_name + "-2")
+
+
+def test_type_none_turns_the_dashboards_off(in_tmp: Path) -> None:
+    """A team without Grafana (or with dashboards of its own) sets ``grafana: {type: none}``:
+    nothing is rendered, planned, built or written for Grafana, and the rest is unchanged."""
+    specs = write(in_tmp / "specs", SPEC_FILES)
+    settings = specs / "slogen.yaml"
+    settings.write_text("targets:\n  grafana: {type: none}\n")
+    plan = run("plan", str(specs))
+    assert "dashboard" not in plan.stdout
+    with_grafana = run("plan", str(write(in_tmp / "all", SPEC_FILES)))
+    assert summary_line(with_grafana.stdout) != summary_line(plan.stdout)
+    built = run("build", str(specs), "-o", "built")
+    assert "grafana" not in built.stdout and not (in_tmp / "built" / "grafana").exists()
+    run("apply", str(specs), "--auto-approve")
+    assert not (in_tmp / "out" / "grafana").exists()
+    assert summary_line(run("plan", str(specs)).stdout) == "No changes."
+
+    settings.write_text("targets:\n  grafana: {type: none, dir: out/grafana}\n")
+    result = run("validate", str(specs), exit_code=1)
+    assert "targets.grafana" in result.stderr and "dir" in result.stderr

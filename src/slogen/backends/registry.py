@@ -63,8 +63,8 @@ def used_by(project: Project) -> list[Backend]:
         if name in NAMES:
             if name in named:
                 out.append(get(name))
-        elif get(name).capabilities.shows in named:
-            out.append(get(name))
+        elif get(name).capabilities.shows in named and project.target(name).type != "none":
+            out.append(get(name))  # a view, unless its target turns it off
     return out
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from slogen import envref
 from slogen.backends.contract import Capabilities, Target
@@ -31,11 +32,15 @@ from slogen.backends.grafana.dashboard import BACKEND as NAME
 from slogen.backends.grafana.dashboard import SHOWS, render
 from slogen.backends.grafana.files import FilesTarget, files_for
 from slogen.errors import Problem
-from slogen.resources import Resource
+from slogen.plan.model import Change
+from slogen.plan.outcome import ApplyReport
+from slogen.plan.progress import Progress
+from slogen.resources import LiveState, Resource
 from slogen.spec.checks import Checker, Field
 from slogen.spec.model import SLO, Project, Service
 from slogen.spec.model import Target as TargetSettings
 
+OFF = "none"  # the target type that turns the dashboards off
 FOLDER_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")  # Grafana's uid rule (see .api.options)
 
 
@@ -44,7 +49,8 @@ class GrafanaBackend:
 
     name = NAME
     capabilities = Capabilities(
-        target_options={"files": ("dir",), "api": ("url", "folder", "token")},
+        # "none": slogen makes no dashboards (a team without Grafana, or one that draws its own)
+        target_options={"files": ("dir",), "api": ("url", "folder", "token"), "none": ()},
         required_options={"api": ("url", "token")},
         shows=SHOWS,
     )
@@ -77,12 +83,16 @@ class GrafanaBackend:
         ]
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
+        if project.target(NAME).type == OFF:
+            return []
         return render(project)
 
     def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
         return files_for(resources)
 
     def target(self, settings: TargetSettings) -> Target:
+        if settings.type == OFF:
+            return NoTarget(settings)
         if settings.type == "api":
             from slogen.backends.grafana.api import ApiTarget
 
@@ -94,6 +104,28 @@ class GrafanaBackend:
 
     def plan_notes(self, project: Project) -> list[str]:
         return []
+
+
+class NoTarget:
+    """``type: none``: nothing is read, planned or written, and dashboards made before are
+    left where they are (slogen no longer manages them)."""
+
+    def __init__(self, settings: TargetSettings) -> None:
+        self.name = OFF
+
+    def read_live(self, known: Sequence[Resource]) -> LiveState:
+        return LiveState([])
+
+    def conflicts(self, desired: Sequence[Resource], live: LiveState) -> list[str]:
+        return []
+
+    def apply(
+        self, changes: Sequence[Change], desired: Sequence[Resource], progress: Progress
+    ) -> ApplyReport:
+        return ApplyReport()
+
+    def lock(self, holder: str, timeout: float) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 BACKEND = GrafanaBackend()
