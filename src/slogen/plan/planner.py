@@ -6,7 +6,7 @@ This is the only module that drives backends; the CLI calls it and renders what 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from slogen.backends import registry
 from slogen.backends.contract import Backend
@@ -15,7 +15,7 @@ from slogen.plan.diff import diff
 from slogen.plan.model import DELETE, REPLACE, Change, Plan, TargetState
 from slogen.plan.outcome import FAILED, SKIPPED, ApplyReport
 from slogen.plan.progress import Progress
-from slogen.resources import Resource
+from slogen.resources import LiveState, Resource
 from slogen.spec.model import Project, Target
 
 
@@ -51,7 +51,7 @@ def make_plan(project: Project, only: Iterable[str] = (), templates: str | None 
         warnings.extend(f"{backend.name}: {w}" for w in state.warnings)
         desired.extend(wanted)
         live.extend(state.resources)
-        states.append(TargetState(backend.name, target.name, state.fingerprint))
+        states.append(TargetState(backend.name, target.name, _fingerprint_of(state)))
         immutable.update(backend.capabilities.immutable)
     return diff(desired, live, immutable, states, warnings)
 
@@ -188,3 +188,8 @@ def execute(
 
 
 __all__ = ["REPLACE", "apply_plan", "check_fresh", "execute", "locked", "make_plan", "ordered"]
+
+
+def _fingerprint_of(state: LiveState) -> Callable[[], str]:
+    """The live state's fingerprint, computed when first asked for (see TargetState)."""
+    return lambda: state.fingerprint
