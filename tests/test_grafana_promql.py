@@ -131,7 +131,9 @@ def test_every_panel_query_returns_data(prometheus: PrometheusServer) -> None:
         for name, text in backend.files(backend.render(project, None), {}).items()
     }
     time.sleep(3)  # a few scrapes, so the first evaluation sees rates
-    prometheus.schedule_soon(groups)
+    # five groups: a 12 s span makes a fitting link name ~1 in 3,000 (at the default 7 s,
+    # ~1 in 46,000, and the 200,000-name search failed about once a hundred runs)
+    prometheus.schedule_soon(groups, span=12.0)
     names = [g for group_names in groups.values() for g in group_names]
     prometheus.wait_evaluated(names, timeout=30)
 
