@@ -8,32 +8,28 @@ reads alike in Prometheus, Datadog and CloudWatch); each adds its own extras on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from slogen.backends.contract import target_label
 from slogen.durations import format_duration
 from slogen.engine import TierMath
+from slogen.memo import ByIdentity
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
 from slogen.resources import Resource
-from slogen.spec.model import SLO, Project, Service
+from slogen.spec.model import CATEGORIES, SLO, Project, Service
 
 # Every backend asks for these per tier of every SLO; formatting goes through lru_caches keyed
 # by Fractions, whose hash is a modular inverse each time, so the answers are kept per object.
-_MEMO_LIMIT = 50_000
-_slo_memo: dict[tuple[int, int], tuple[Service, SLO, dict[str, Any]]] = {}
-_tier_memo: dict[int, tuple[TierMath, dict[str, Any]]] = {}
+_slo_memo: ByIdentity[dict[str, Any]] = ByIdentity()
+_tier_memo: ByIdentity[dict[str, Any]] = ByIdentity()
 
 
 def slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
     """The SLO's names and numbers for templates (``slo_description`` is each backend's own)."""
-    found = _slo_memo.get((id(service), id(slo)))
-    if found is not None and found[0] is service and found[1] is slo:
-        return dict(found[2])
-    if len(_slo_memo) >= _MEMO_LIMIT:
-        _slo_memo.clear()
-    fields = _slo_fields(service, slo)
-    _slo_memo[(id(service), id(slo))] = (service, slo, fields)
+    fields = _slo_memo.get((service, slo))
+    if fields is None:
+        fields = _slo_memo.put((service, slo), _slo_fields(service, slo))
     return dict(fields)
 
 
@@ -51,13 +47,9 @@ def _slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
 
 def tier_fields(math: TierMath) -> dict[str, Any]:
     """One tier's figures for templates, rounded for people."""
-    found = _tier_memo.get(id(math))
-    if found is not None and found[0] is math:
-        return dict(found[1])
-    if len(_tier_memo) >= _MEMO_LIMIT:
-        _tier_memo.clear()
-    fields = _tier_fields(math)
-    _tier_memo[id(math)] = (math, fields)
+    fields = _tier_memo.get((math,))
+    if fields is None:
+        fields = _tier_memo.put((math,), _tier_fields(math))
     return dict(fields)
 
 
@@ -72,6 +64,16 @@ def _tier_fields(math: TierMath) -> dict[str, Any]:
         "long": format_duration(math.long),
         "short": format_duration(math.short),
     }
+
+
+def slos_by_category(slos: Iterable[SLO]) -> list[tuple[str | None, list[SLO]]]:
+    """SLOs grouped by category for the dashboards: the known categories in their order, then
+    those without one; spec order within a group."""
+    groups: dict[str | None, list[SLO]] = {}
+    for slo in slos:
+        groups.setdefault(slo.category, []).append(slo)
+    order = {name: i for i, name in enumerate(CATEGORIES)}
+    return sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)) if kv[0] else 1e9)
 
 
 def template_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:

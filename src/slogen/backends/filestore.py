@@ -64,6 +64,29 @@ def read_text(path: Path) -> str:
         raise SlogenError(f"cannot read {path}: {exc}") from exc
 
 
+def by_file(
+    known: Sequence[Resource], backend: str, target: str, file_of: Callable[[Resource], str]
+) -> dict[str, list[Resource]]:
+    """File name -> the ``known`` resources of ``backend`` at ``target`` that go in it."""
+    found: dict[str, list[Resource]] = {}
+    for res in known:
+        if res.backend == backend and res.target == target:
+            found.setdefault(file_of(res), []).append(res)
+    return found
+
+
+def as_written(
+    path: Path, text: str, mine: list[Resource] | None, text_of: Callable[[list[Resource]], str]
+) -> list[Resource] | None:
+    """``mine`` as read from ``path`` when ``text`` is exactly what build writes for them (the
+    common case: a plan with nothing to change); None otherwise, and the file is parsed. The
+    text is a function of the resources and reading it back gives the same ones
+    (tests/test_fast_paths.py), so such a file need not be parsed."""
+    if not mine or text != text_of(mine):
+        return None
+    return [replace(r, live_id=str(path)) for r in mine]
+
+
 def load_json(path: Path, text: str | None = None) -> Any:
     """The file's JSON (``text``: already read), or None when it is not JSON (then it is not
     ours)."""
@@ -253,21 +276,13 @@ class JsonFiles:
         unowned: list[str] = []
         foreign: dict[str, str | None] = {}  # file name -> the other project (see scope.note)
         wanted = {self.file_name(service_of(r.key)) for r in known}
-        # A file holding exactly what build would write for its resources (a plan with no
-        # changes) is those resources, as for rule files (tests/test_fast_paths.py).
-        by_service: dict[str, list[Resource]] = {}
-        for res in known:
-            if res.backend == self.backend and res.target == tname:
-                by_service.setdefault(service_of(res.key), []).append(res)
+        expected = by_file(known, self.backend, tname, lambda r: self.file_name(service_of(r.key)))
         for path in files_in(target_dir(target), self.backend, (".json",)):
             text = read_text(path)
-            mine = by_service.get(path.name[: -len(self.suffix)])
-            if (
-                mine is not None
-                and path.name.endswith(self.suffix)
-                and text == self.text_of(service_of(mine[0].key), mine)
-            ):
-                resources.extend(replace(r, live_id=str(path)) for r in mine)
+            mine = expected.get(path.name)
+            same = as_written(path, text, mine, lambda rs: self.text_of(service_of(rs[0].key), rs))
+            if same is not None:
+                resources.extend(same)
                 continue
             data = load_json(path, text)
             if not is_owned(data):

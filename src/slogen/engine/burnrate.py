@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property, lru_cache
 
+from slogen.memo import ByIdentity
 from slogen.spec.model import SLO, Tier
 
 INFINITY = float("inf")
@@ -157,8 +158,7 @@ def analyse_tier(objective_percent: Fraction, period: int, tier: Tier) -> TierMa
     return TierMath(tier=tier, target=Fraction(objective_percent) / 100, period=period)
 
 
-_SLO_MEMO_LIMIT = 50_000
-_slo_memo: dict[int, tuple[SLO, list[TierMath]]] = {}
+_tiers_of: ByIdentity[list[TierMath]] = ByIdentity()
 
 
 def analyse_slo(slo: SLO) -> list[TierMath]:
@@ -167,11 +167,9 @@ def analyse_slo(slo: SLO) -> list[TierMath]:
     Every backend asks this of every SLO several times; the answer is kept per SLO object
     (looking ``analyse_tier`` up hashes Fractions, whose hash is a modular inverse each time).
     """
-    found = _slo_memo.get(id(slo))
-    if found is not None and found[0] is slo:
-        return list(found[1])
-    maths = [analyse_tier(slo.objective, slo.window, tier) for tier in slo.policy.tiers]
-    if len(_slo_memo) >= _SLO_MEMO_LIMIT:
-        _slo_memo.clear()
-    _slo_memo[id(slo)] = (slo, maths)
+    maths = _tiers_of.get((slo,))
+    if maths is None:
+        maths = _tiers_of.put(
+            (slo,), [analyse_tier(slo.objective, slo.window, tier) for tier in slo.policy.tiers]
+        )
     return list(maths)

@@ -40,16 +40,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from slogen.backends import common
 from slogen.backends.cloudwatch.names import BACKEND, alarm_name, source_of, window_text
 from slogen.backends.cloudwatch.render import config_threshold, metric_queries
 from slogen.backends.scope import PROJECT_TAG, belongs
 from slogen.engine import analyse_slo
 from slogen.numbers import fmt
 from slogen.resources import MANAGED_BY, Resource
-from slogen.spec.model import CATEGORIES, SLO, Project, Service
+from slogen.spec.model import SLO, Project, Service
 
 KIND = "dashboard"
 NAME_PREFIX = "slogen_"
@@ -197,14 +198,6 @@ def _tier_widgets(slo: SLO, region: str) -> list[dict[str, Any]]:
     return widgets
 
 
-def by_category(slos: Iterable[SLO]) -> list[tuple[str | None, list[SLO]]]:
-    groups: dict[str | None, list[SLO]] = {}
-    for slo in slos:
-        groups.setdefault(slo.category, []).append(slo)
-    order = {name: i for i, name in enumerate(CATEGORIES)}
-    return sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)) if kv[0] else 1e9)
-
-
 def _header(service: Service, project: str | None) -> str:
     lines = [f"## {service.name} SLOs"]
     if service.description:
@@ -259,7 +252,7 @@ def dashboard_body(service: Service, slos: Sequence[SLO], project: str | None) -
                 },
             }
         )
-    for category, members in by_category(slos):
+    for category, members in common.slos_by_category(slos):
         title = f"{category.capitalize()} SLOs" if category else "Other SLOs"
         widgets.append({**text, "height": 1, "properties": {"markdown": f"### {title}"}})
         for slo in members:

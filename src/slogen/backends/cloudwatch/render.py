@@ -56,6 +56,7 @@ from slogen.backends.cloudwatch.normalise import (
 from slogen.backends.cloudwatch.source import CloudWatchMetric, Side
 from slogen.durations import humanize_duration
 from slogen.engine import TierMath, analyse_slo
+from slogen.memo import ByIdentity
 from slogen.numbers import fmt, fmt_percent
 from slogen.resources import MANAGED_BY, Resource
 from slogen.spec.model import SLO, Project, Service
@@ -180,20 +181,16 @@ def metric_queries(slo: SLO, period: int, guard: int | None) -> list[dict[str, A
 # validate renders every SLO to measure it against AWS's limits, then build and plan render
 # the same SLOs again: the second time takes the first one's alarms (same objects, same
 # templates and target), as long as the model objects are the very same ones.
-_MEMO_LIMIT = 50_000
-_memo: dict[tuple[int, int, str | None, str], tuple[Service, SLO, list[Resource]]] = {}
+_rendered: ByIdentity[list[Resource]] = ByIdentity()
 
 
 def render_slo(service: Service, slo: SLO, templates: str | None, tname: str) -> list[Resource]:
     """Every alarm of one SLO (see :func:`_render_slo`), rendered once per process."""
-    key = (id(service), id(slo), templates, tname)
-    found = _memo.get(key)
-    if found is not None and found[0] is service and found[1] is slo:
-        return list(found[2])
-    resources = _render_slo(service, slo, templates, tname)
-    if len(_memo) >= _MEMO_LIMIT:
-        _memo.clear()
-    _memo[key] = (service, slo, resources)
+    resources = _rendered.get((service, slo), (templates, tname))
+    if resources is None:
+        resources = _rendered.put(
+            (service, slo), _render_slo(service, slo, templates, tname), (templates, tname)
+        )
     return list(resources)
 
 
@@ -267,5 +264,5 @@ def render(project: Project, tname: str, templates: str | None = None) -> list[R
             resources.extend(render_slo(service, slo, templates, tname))
             # Taken: the caller makes its own copies (the project tag), and the memo would
             # otherwise keep a second set of every alarm alive for the rest of the command.
-            _memo.pop((id(service), id(slo), templates, tname), None)
+            _rendered.discard((service, slo), (templates, tname))
     return resources

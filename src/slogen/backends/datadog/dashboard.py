@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from slogen.backends import common
 from slogen.backends.contract import target_label, uses
 from slogen.backends.datadog.facts import BACKEND, SYMBOL_RE, symbol, tag
 from slogen.backends.datadog.forms import slo_timeframe, tier_plan
@@ -56,7 +57,7 @@ from slogen.backends.scope import PROJECT_TAG, belongs
 from slogen.durations import format_duration
 from slogen.numbers import fmt
 from slogen.resources import MANAGED_BY, Resource
-from slogen.spec.model import CATEGORIES, SLO, Project, Service
+from slogen.spec.model import SLO, Project, Service
 
 KIND = "dashboard"
 LAYOUT = "ordered"
@@ -206,16 +207,6 @@ def category_title(category: str | None) -> str:
     return f"{category.capitalize()} SLOs" if category else OTHER
 
 
-def by_category(slos: Iterable[SLO]) -> list[tuple[str | None, list[SLO]]]:
-    """SLOs grouped by category: known categories in their order, then those without one;
-    spec order within a group."""
-    groups: dict[str | None, list[SLO]] = {}
-    for slo in slos:
-        groups.setdefault(slo.category, []).append(slo)
-    order = {name: i for i, name in enumerate(CATEGORIES)}
-    return sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)) if kv[0] else 1e9)
-
-
 def monitor_query(service: Service, project: str | None) -> str:
     """The monitor search that finds the service's monitors by slogen's tags."""
     tags = [f"managed-by:{MANAGED_BY}", tag(f"service:{service.name}")]
@@ -264,7 +255,7 @@ def dashboard_body(service: Service, slos: Sequence[SLO], project: str | None) -
             }
         },
     ]
-    for category, members in by_category(slos):
+    for category, members in common.slos_by_category(slos):
         inner = [w for slo in members for w in _slo_widgets(service, slo)]
         widgets.append(
             {

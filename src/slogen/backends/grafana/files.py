@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +65,14 @@ class FilesTarget:
         foreign: dict[str, str | None] = {}
         wanted = {names.file_name(r.key) for r in known}
         mine = scope.project_of(self.settings)
-        expected = {names.file_name(r.key): r for r in known if r.backend == BACKEND}
+        expected = filestore.by_file(known, BACKEND, self.name, lambda r: names.file_name(r.key))
         for path in filestore.files_in(self.directory, BACKEND, (".json",)):
             text = filestore.read_text(path)
-            same = expected.get(path.name)
-            if same is not None and text == file_text(same.body):
-                # exactly what build writes for it: that resource (tests/test_fast_paths.py)
-                resources.append(replace(same, target=self.name, live_id=str(path)))
+            same = filestore.as_written(
+                path, text, expected.get(path.name), lambda rs: file_text(rs[0].body)
+            )
+            if same is not None:
+                resources.extend(same)
                 continue
             data = filestore.load_json(path, text)
             if not _owned(data):

@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +83,6 @@ def resources_from_file(text: str, path: str, target_name: str, form: str) -> li
     return render_mod.resources_from_groups(groups, target_name, path)
 
 
-def expected_resources(
-    known: Sequence[Resource], target_name: str, form: str
-) -> dict[str, list[Resource]]:
-    """File name -> the ``known`` resources of this target that ``build`` writes into it."""
-    by_file: dict[str, list[Resource]] = {}
-    for res in known:
-        if res.backend == "prometheus" and res.target == target_name:
-            name = render_mod.file_name(filestore.service_of(res.key), form)
-            by_file.setdefault(name, []).append(res)
-    return by_file
-
-
 def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
     name = target_label(target)
     form = _form(target)
@@ -103,11 +90,15 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
     warnings: list[str] = []
     unowned: list[str] = []
     foreign: dict[str, str | None] = {}  # file name -> the other project (see scope.note)
-    wanted = {render_mod.file_name(filestore.service_of(r.key), form) for r in known}
-    # A file that holds exactly what build would write for its resources (the common case: a
-    # plan with nothing to change) is those resources: its text is a function of them, and
-    # reading it back gives the same ones (tests/test_fast_paths.py), so it is not parsed.
-    expected = expected_resources(known, name, form)
+
+    def file_of(res: Resource) -> str:
+        return render_mod.file_name(filestore.service_of(res.key), form)
+
+    def text_of(mine: list[Resource]) -> str:  # one service's resources: one file
+        return next(iter(render_mod.rule_files(mine, form).values()))
+
+    wanted = {file_of(r) for r in known}
+    expected = filestore.by_file(known, "prometheus", name, file_of)
     for path in filestore.files_in(filestore.target_dir(target), "prometheus", (".yml", ".yaml")):
         text = filestore.read_text(path)
         if not is_owned(text):
@@ -123,11 +114,10 @@ def _read_live(target: Target, known: Sequence[Resource] = ()) -> LiveState:
                 "delete it if you switched formats"
             )
             continue
-        mine = expected.get(path.name)
-        if mine is not None and render_mod.rule_files(mine, form).get(path.name) == text:
-            resources.extend(replace(r, live_id=str(path)) for r in mine)
-        else:
-            resources.extend(resources_from_file(text, str(path), name, form))
+        same = filestore.as_written(path, text, expected.get(path.name), text_of)
+        if same is None:
+            same = resources_from_file(text, str(path), name, form)
+        resources.extend(same)
     filestore.check_unique(resources)
     return scope.note(LiveState(resources, warnings, {"unowned": unowned}), foreign, "rule file")
 
