@@ -180,6 +180,7 @@ BACKEND_GOLDEN_MODULES = (
     "tests.test_datadog_golden",
     "tests.test_cloudwatch_golden",
     "tests.test_grafana_dashboard",
+    "tests.test_docs",
 )
 
 

@@ -85,10 +85,12 @@ def load_valid(
     (with ``strict``, when there is any problem at all). Returns the project and its warnings."""
     project, problems = load_project_with_warnings(paths, config)
     problems.extend(validate_project(project, templates).items)
-    failing = problems.items if strict else problems.errors
+    # Notes say what slogen did on purpose (e.g. builds no alerts for a NO_SLO entry): even
+    # --strict lets them through, as they ask nothing of the author.
+    failing = [p for p in problems.items if p.severity != "note"] if strict else problems.errors
     if failing:
         if strict:
-            problems = Problems([_as_error(p) for p in problems.items])
+            problems = Problems([_as_error(p) for p in problems.items if p.severity != "note"])
         raise SlogenError(f"{plural(len(failing), 'error')} in the specs", problems)
     return project, problems
 

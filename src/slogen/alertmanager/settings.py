@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from slogen.errors import Location, did_you_mean
-from slogen.spec.checks import LABEL_NAME_RE, Checker, Field
+from slogen.spec.checks import LABEL_NAME_RE, RESERVED_LABEL_PREFIX, Checker, Field
 from slogen.spec.model import Policy
 
 # Receiver names end up in the user's Alertmanager configuration and in matchers of nothing:
@@ -31,6 +31,8 @@ DEFAULT_GROUP_BY = ("service", "slo")
 TIMING_KEYS = ("group_wait", "group_interval", "repeat_interval")
 KEYS = ("receivers", "routes", "group_by", "inhibit_tickets", *TIMING_KEYS)
 INHIBIT_SOURCE, INHIBIT_TARGET = "page", "ticket"
+ROUTE_KEYS = ("match", "receiver")  # both required
+GROUP_BY_ALL = "..."  # group_by's "every label", alone
 
 
 def default_receiver(severity: str) -> str:
@@ -166,7 +168,7 @@ def _routes(check: Checker, f: Field, severities: tuple[str, ...]) -> list[Alert
     routes: list[AlertRoute] = []
     seen: dict[tuple[tuple[str, str], ...], Field] = {}
     for item in check.sequence(f, "a list of routes such as {match: {team: x}, receiver: y}"):
-        fields = check.mapping(item, ("match", "receiver"), ("match", "receiver"))
+        fields = check.mapping(item, ROUTE_KEYS, ROUTE_KEYS)
         if fields is None or "match" not in fields or "receiver" not in fields:
             continue
         mf = fields["match"]
@@ -203,7 +205,10 @@ def _group_by(check: Checker, f: Field) -> tuple[str, ...] | None:
     labels = check.string_list(
         f,
         "a list of label names such as [service, slo]",
-        lambda s: s == "..." or (bool(LABEL_NAME_RE.match(s)) and not s.startswith("__")),
+        lambda s: (
+            s == GROUP_BY_ALL
+            or (bool(LABEL_NAME_RE.match(s)) and not s.startswith(RESERVED_LABEL_PREFIX))
+        ),
         "a label name matching [a-zA-Z_][a-zA-Z0-9_]*, or '...' alone (group by every label)",
     )
     if labels is None:
@@ -211,7 +216,7 @@ def _group_by(check: Checker, f: Field) -> tuple[str, ...] | None:
     if not labels:
         check.fail(f, "a list of at least one label name", "omit group_by for [service, slo]")
         return None
-    if "..." in labels and len(labels) > 1:
+    if GROUP_BY_ALL in labels and len(labels) > 1:
         check.fail(f, "'...' alone, or label names without it", "'...' already means every label")
         return None
     duplicates = sorted({label for label in labels if labels.count(label) > 1})

@@ -21,12 +21,13 @@ than probed for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from slogen.backtest.history import History
     from slogen.errors import Problem
     from slogen.plan.model import Change
     from slogen.plan.outcome import ApplyReport
@@ -35,6 +36,26 @@ if TYPE_CHECKING:
     from slogen.spec.checks import Checker, Field
     from slogen.spec.model import SLO, Project, Service
     from slogen.spec.model import Target as TargetSettings
+
+
+@dataclass(frozen=True)
+class SchemaFragments:
+    """JSON Schema (draft 2020-12) of a backend's parts of the files, for ``slogen schema``.
+
+    Editors validate and complete specs with the generated schema, so each backend describes
+    what its :meth:`Backend.read_source` and :meth:`Backend.read_notify` accept next to them,
+    built from the same constants. ``source`` is the schema of ``indicator.<backend>`` and
+    ``notify`` that of ``alerting.<severity>.<backend>`` (both empty for a view backend, which
+    no spec names). ``types`` describes each target type, ``options`` each target option (a
+    ``description``, and any constraint beyond what the loader checks for the option's kind,
+    :data:`slogen.spec.settings.OPTION_KINDS`): every type and option of ``target_options``
+    needs one, so a new option cannot reach the schema undescribed.
+    """
+
+    source: Mapping[str, Any] = field(default_factory=dict)
+    notify: Mapping[str, Any] = field(default_factory=dict)
+    types: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,12 @@ class Capabilities:
     routes by labels in Alertmanager instead.
     ``shows``: set by a *view* backend (no spec names it; see :mod:`slogen.backends.registry`),
     the source backend whose SLOs it shows: it is used whenever that source is.
+    ``openslo_source``: the ``metricSource.type`` OpenSLO documents give this backend's SLIs
+    (``slogen import/export openslo``).
+    ``history``: the backend can read its SLIs' past samples (:meth:`Backend.history`), for
+    ``slogen backtest`` and ``slogen status``; only such backends have that method.
+    ``schema``: what the backend reads from the files, as JSON Schema fragments, for ``slogen
+    schema`` (see :class:`SchemaFragments`).
     """
 
     target_options: Mapping[str, tuple[str, ...]]
@@ -59,6 +86,9 @@ class Capabilities:
     build_options: tuple[str, ...] = ()
     needs_recipients: bool = False
     shows: str | None = None
+    history: bool = False
+    openslo_source: str | None = None
+    schema: SchemaFragments = field(default_factory=SchemaFragments)
 
 
 class Target(Protocol):
@@ -102,6 +132,24 @@ class Target(Protocol):
         ...
 
 
+class HistoryReader(Protocol):
+    """Reads SLIs' past samples from one backend's live service (see :mod:`slogen.backtest`)."""
+
+    def read(
+        self,
+        wanted: Sequence[tuple[Service, SLO]],
+        start: int,
+        end: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[tuple[str, str], History | str]:
+        """Per ``(service, slo)`` name pair, its samples at ``start, start + step, ... end``
+        (epoch seconds, multiples of the step), or why that SLO could not be read (a problem
+        with its query, said for people). Raises :class:`~slogen.errors.SlogenError` when
+        nothing can be read (unreachable, refused credentials), naming the setting to fix.
+        """
+        ...
+
+
 class Backend(Protocol):
     """One monitoring system. Instances are stateless and cheap to import (no SDK loaded)."""
 
@@ -140,6 +188,12 @@ class Backend(Protocol):
     def plan_notes(self, project: Project) -> list[str]:
         """Remarks worth showing with a plan (e.g. tiers expressed in a fallback form)."""
         ...
+
+    # Only backends whose capabilities declare ``history``:
+    #
+    # def history(self, project: Project, url: str | None) -> HistoryReader | str:
+    #     """Where this backend's history is read from (``url``: a command-line override of
+    #     the query endpoint), or why it cannot be read (what to set), for people."""
 
 
 def uses(backend: str, slo: SLO) -> bool:

@@ -6,11 +6,9 @@ Heavy modules (backends, SDKs) are imported inside the commands that need them s
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,65 +16,23 @@ import click
 
 from slogen import __version__
 from slogen.backends import registry
+from slogen.cli.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    config_option,
+    handle_errors,
+    load,
+    no_match,
+    paths_argument,
+    print_problems,
+    slo_option,
+    templates_option,
+)
 from slogen.cli.options import colour_option, show_plan
-from slogen.errors import Problems, SlogenError
+from slogen.errors import SlogenError
 from slogen.plural import plural
 from slogen.redact import redact
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-
-
-def print_problems(problems: Problems, fmt: str = "text") -> None:
-    if fmt == "json":
-        return
-    for problem in problems:
-        click.echo(problem.render(), err=True)
-
-
-def handle_errors(func: Callable[..., int | None]) -> Callable[..., None]:
-    """Turn :class:`SlogenError` into a clean message and exit code 1 (never a traceback)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            code = func(*args, **kwargs)
-        except SlogenError as exc:
-            print_problems(exc.problems)
-            if exc.problems.errors:
-                click.echo(f"Error: {exc.message}.", err=True)
-            else:
-                click.echo(redact(f"Error: {exc.message}"), err=True)
-                if exc.hint:
-                    click.echo(redact(f"  hint: {exc.hint}"), err=True)
-            sys.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
-        sys.exit(code or EXIT_OK)
-
-    return wrapper
-
-
-paths_argument = click.argument("paths", nargs=-1, type=click.Path())
-config_option = click.option(
-    "--config",
-    type=click.Path(dir_okay=False),
-    help="Project settings file (default: slogen.yaml at the root of a spec directory).",
-)
-templates_option = click.option(
-    "--templates",
-    type=click.Path(file_okay=False, exists=True),
-    help="Directory of templates that override the built-in ones.",
-)
-
-
-def load(paths: tuple[str, ...], config: str | None, templates: str | None = None):
-    """Load and validate exactly as ``slogen validate`` does; print warnings, raise on errors."""
-    from slogen.validation import load_valid
-
-    project, problems = load_valid(list(paths) or ["specs"], config, templates=templates)
-    print_problems(problems)
-    return project
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -201,16 +157,6 @@ def _traffic(value: str | None):
         raise click.BadParameter(str(exc), param_hint="--traffic") from None
 
 
-def _no_match(project, only: str) -> SlogenError:
-    known = ", ".join(f"{s.name}/{o.name}" for s, o in project.slos())
-    return SlogenError(f"no SLO matches '{only}'", hint=f"known SLOs: {known}")
-
-
-slo_option = click.option(
-    "--slo", "only", metavar="SERVICE[/SLO]", help="Only this service or SLO."
-)
-
-
 @cli.command()
 @paths_argument
 @config_option
@@ -246,7 +192,7 @@ def explain(
     project = load(paths, config)
     reports = explaining.explain(project, only, expected)
     if only and not reports:
-        raise _no_match(project, only)
+        raise no_match(project, only)
     if plot_file:
         from slogen.plot import plot_slos
 
@@ -321,7 +267,7 @@ def test_command(
         raise SlogenError(f"cannot read the rule files: {exc}") from exc
     plan = suite.plan_tests(project, only, files, templates, tiers)
     if only and not plan.slos and not plan.skipped:
-        raise _no_match(project, only)
+        raise no_match(project, only)
     if tiers and not plan.slos:
         known = sorted({t.id for _s, o in project.slos() for t in o.policy.tiers})
         raise SlogenError(
@@ -488,6 +434,16 @@ def github_comment(body_file: Any, number: int | None, repo: str | None) -> int:
     else:
         click.echo(f"{result.action.capitalize()} comment {result.url or result.id}")
     return EXIT_OK
+
+
+from slogen.cli.docs import docs  # noqa: E402
+from slogen.cli.interop import export_group, import_group  # noqa: E402
+from slogen.cli.schema import schema  # noqa: E402
+
+cli.add_command(docs)
+cli.add_command(import_group)
+cli.add_command(export_group)
+cli.add_command(schema)
 
 
 def main() -> None:

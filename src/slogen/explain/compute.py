@@ -14,6 +14,7 @@ from slogen.backends.contract import uses
 from slogen.backends.prometheus import base_window
 from slogen.durations import format_duration
 from slogen.engine import TierMath, analyse_slo
+from slogen.explain.provenance import class_fields, exempt_report
 from slogen.numbers import fmt
 from slogen.quality import quality_report
 from slogen.spec.model import SLO, Project, Service
@@ -105,20 +106,30 @@ def slo_report(
         "no_traffic": no_traffic_report(slo, forms),
         "traffic": None if expected is None else str(expected),
         "quality": quality_report(slo, resolution, expected),
+        **class_fields(slo),
     }
 
 
 def selected(project: Project, only: str | None = None) -> list[tuple[Service, SLO]]:
     """The SLOs ``only`` names (a service, or ``service/slo``); every SLO without it."""
-    return [
-        (service, slo)
-        for service, slo in project.slos()
-        if only is None or only in (service.name, f"{service.name}/{slo.name}")
-    ]
+    return [(service, slo) for service, slo in project.slos() if _matches(service, slo.name, only)]
 
 
 def explain(
     project: Project, only: str | None = None, traffic: ExpectedTraffic | None = None
 ) -> list[dict[str, Any]]:
-    """One report per selected SLO, in project order."""
-    return [slo_report(service, slo, traffic) for service, slo in selected(project, only)]
+    """One report per selected SLO, in project order; after a service's SLOs, its entries of
+    a class that builds no alerts (NO_SLO), which say so."""
+    reports = []
+    for service in project.services:
+        for slo in service.slos:
+            if _matches(service, slo.name, only):
+                reports.append(slo_report(service, slo, traffic))
+        for entry in service.exempt:
+            if _matches(service, entry.name, only):
+                reports.append(exempt_report(service, entry))
+    return reports
+
+
+def _matches(service: Service, name: str, only: str | None) -> bool:
+    return only is None or only in (service.name, f"{service.name}/{name}")

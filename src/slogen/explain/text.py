@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from slogen.durations import humanize_duration
+from slogen.explain.provenance import exempt_text, sources_text
 from slogen.explain.quality_text import render_text as render_quality
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_percent
 from slogen.texttable import table
@@ -35,6 +36,9 @@ def render_text(reports: list[dict[str, Any]]) -> str:
     """The text of ``slogen explain``: per SLO, its tiers' table and the quality section."""
     blocks = []
     for rep in reports:
+        if rep.get("alerts") is False:
+            blocks.append(exempt_text(rep))
+            continue
         head = (
             f"{rep['service']}/{rep['slo']}: objective {rep['objective']}% over {rep['window']} "
             f"(error budget {fmt_percent(Fraction(rep['error_budget']))}), "
@@ -75,7 +79,7 @@ def render_text(reports: list[dict[str, Any]]) -> str:
                     "> " + fmt_percent(Fraction(t["lowest_error_ratio_caught"])),
                 ]
             )
-        text = head + "\n" + table(headers, rows, right=set(range(4, 12)))
+        text = head + sources_text(rep) + "\n" + table(headers, rows, right=set(range(4, 12)))
         prom = [t["prometheus"] for t in rep["tiers"] if "prometheus" in t]
         if prom:
             delays = ", ".join(

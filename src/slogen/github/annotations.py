@@ -60,7 +60,7 @@ def workspace_path(file: str, environ: Mapping[str, str] | None = None) -> str:
 
 def problem_annotation(problem: Problem, environ: Mapping[str, str] | None = None) -> str:
     loc = problem.location
-    command = "warning" if problem.severity == "warning" else "error"
+    command = {"warning": "warning", "note": "notice"}.get(problem.severity, "error")
     message = f"{problem.path}: {problem.message}" if problem.path else problem.message
     if problem.hint:
         message += f"\nhint: {problem.hint}"

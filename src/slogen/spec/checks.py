@@ -21,6 +21,15 @@ from slogen.spec.yamlsource import LocDict, LocList
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+RESERVED_LABEL_PREFIX = "__"  # label names starting with it are Prometheus's own
+# An SLI source's sides: bad events (errors) or good ones (good), and the total.
+SLI_KEYS = ("errors", "good", "total")
+SLI_EITHER = ("errors", "good")  # exactly one of them
+SLI_REQUIRED = ("total",)
+# What an SLO's values are, in a spec and in a request class alike.
+OBJECTIVE_ABOVE, OBJECTIVE_BELOW = 0, 100  # a percentage strictly between the two
+WINDOW_UNITS = "wdh"  # a compliance window is whole hours at least
+MIN_EVENTS_AT_LEAST = 1
 
 T = TypeVar("T")
 # Why a list is refused where one query can already add several series (PromQL).
@@ -198,7 +207,7 @@ class Checker:
         for key, value in data.items():
             key_loc = data.key_locs.get(key, f.loc)
             child = Field(value, data.value_locs.get(key, f.loc), f.child_path(key))
-            if not LABEL_NAME_RE.match(key) or key.startswith("__"):
+            if not LABEL_NAME_RE.match(key) or key.startswith(RESERVED_LABEL_PREFIX):
                 self.problems.error(
                     key_loc,
                     child.path,
@@ -228,7 +237,7 @@ class Checker:
     def sli_fields(self, f: Field, *extra: str) -> tuple[dict[str, Field], bool] | None:
         """An SLI source's keys (``errors`` or ``good``, ``total``, and ``extra`` required ones),
         and whether errors/good are given right; None when ``f`` is not a mapping."""
-        fields = self.mapping(f, (*extra, "errors", "good", "total"), (*extra, "total"))
+        fields = self.mapping(f, (*extra, *SLI_KEYS), (*extra, *SLI_REQUIRED))
         if fields is None:
             return None
         return fields, self.errors_or_good(fields, f)
@@ -290,7 +299,7 @@ class Checker:
 
     def errors_or_good(self, fields: dict[str, Field], f: Field) -> bool:
         """An SLI source names bad events (``errors``) or good ones (``good``), not both."""
-        has_errors, has_good = "errors" in fields, "good" in fields
+        has_errors, has_good = (key in fields for key in SLI_EITHER)
         if has_errors and has_good:
             self.problems.error(
                 fields["good"].loc,

@@ -14,10 +14,16 @@ from pathlib import Path
 from slogen.errors import Location, Problems, SlogenError
 from slogen.plural import plural
 from slogen.spec.checks import Checker, Field
+from slogen.spec.classes import BUILTIN_CLASSES
 from slogen.spec.loadfiles import CONFIG_NAME, discover, discover_resolved, read_yaml_file
-from slogen.spec.model import Project, Service
+from slogen.spec.model import Policy, Project, Service
 from slogen.spec.project import default_name, scoped_targets
-from slogen.spec.settings import BUILTIN_POLICIES, SettingsReader, default_targets
+from slogen.spec.settings import (
+    BUILTIN_POLICIES,
+    CLASS_POLICIES,
+    SettingsReader,
+    default_targets,
+)
 from slogen.spec.specreader import RESERVED_LABELS, SpecReader
 
 __all__ = [
@@ -28,6 +34,14 @@ __all__ = [
     "load_project",
     "load_project_with_warnings",
 ]
+
+
+def listed_policies(policies: dict[str, Policy], services: list[Service]) -> list[Policy]:
+    """The project's policies: the built-in and defined ones, and those of the built-in classes
+    that some SLO uses (see :data:`~slogen.spec.settings.CLASS_POLICIES`)."""
+    used = {slo.policy.name for service in services for slo in service.slos}
+    extra = [p for name, p in CLASS_POLICIES.items() if name in used and name not in policies]
+    return [*policies.values(), *extra]
 
 
 def load_project(paths: list[str] | tuple[str, ...], config: str | None = None) -> Project:
@@ -52,6 +66,8 @@ def load_project_with_warnings(
     default_policy = "workbook"
     targets = default_targets()
     broken: frozenset[str] = frozenset()
+    classes = dict(BUILTIN_CLASSES)  # request classes, slogen.yaml's replacing built-in ones
+    broken_classes: frozenset[str] = frozenset()
     alertmanager = None  # slogen.yaml's `alertmanager:` block, passed through
     project_name: str | None = None  # slogen.yaml's `project:`, else from the directory
     if config_path is not None:
@@ -66,6 +82,8 @@ def load_project_with_warnings(
             )
             broken = frozenset(config_reader.broken)
             alertmanager = config_reader.alertmanager
+            classes = config_reader.classes
+            broken_classes = frozenset(config_reader.broken_classes)
             project_name = config_reader.project
         config_resolved = config_path.resolve()
         spec_paths = [
@@ -73,7 +91,7 @@ def load_project_with_warnings(
             for path, resolved in zip(spec_paths, resolved_paths, strict=True)
             if resolved != config_resolved
         ]
-    reader = SpecReader(check, policies, default_policy, broken)
+    reader = SpecReader(check, policies, default_policy, broken, classes, broken_classes)
     services: list[Service] = []
     by_name: dict[str, Service] = {}
     for path in spec_paths:
@@ -105,7 +123,7 @@ def load_project_with_warnings(
     project_name = project_name or default_name(config_path, list(paths))
     project = Project(
         services=tuple(sorted(services, key=lambda s: s.name)),
-        policies=tuple(policies[name] for name in sorted(policies)),
+        policies=tuple(sorted(listed_policies(policies, services), key=lambda p: p.name)),
         default_policy=default_policy,
         targets=scoped_targets(targets, project_name),
         config_file=str(config_path) if config_path else None,

@@ -8,6 +8,7 @@ report problems precisely.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -152,6 +153,35 @@ class Alerting:
         return Notify()
 
 
+# Where a resolved value of an SLO came from (see :class:`Origin`).
+FROM_SPEC, FROM_CLASS, FROM_BUILTIN_CLASS, FROM_DEFAULT = (
+    "spec",
+    "class",
+    "built-in class",
+    "project default",
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one resolved value of an SLO came from: the spec itself, a request class (one of
+    ``slogen.yaml``'s or a built-in one) or the project's defaults. Kept for ``slogen explain``
+    only: two SLOs that resolve to the same values build the same alerts, so origins are never
+    part of equality."""
+
+    source: str  # FROM_SPEC, FROM_CLASS, FROM_BUILTIN_CLASS or FROM_DEFAULT
+    request_class: str | None = None
+    location: Location | None = None
+
+    def describe(self) -> str:
+        """How ``slogen explain`` names it: "class `LOW` from slogen.yaml"."""
+        if self.source == FROM_CLASS:
+            return f"class `{self.request_class}` from slogen.yaml"
+        if self.source == FROM_BUILTIN_CLASS:
+            return f"built-in class `{self.request_class}`"
+        return self.source
+
+
 @dataclass(frozen=True)
 class SLO:
     name: str
@@ -164,11 +194,59 @@ class SLO:
     category: str | None = None
     location: Location = field(default=Location("<unknown>"), compare=False)
     traffic: ExpectedTraffic | None = None  # expected events per period (explain only)
+    # The request class (`class:`) the SLO took defaults from, and where each of objective,
+    # window, policy and min_events came from (and, under "class", where the class is
+    # defined); explain only, like the location.
+    request_class: str | None = field(default=None, compare=False)
+    origins: tuple[tuple[str, Origin], ...] = field(default=(), compare=False)
 
     @property
     def target(self) -> Fraction:
         """The objective as a fraction (99.9 → 0.999)."""
         return self.objective / 100
+
+
+@dataclass(frozen=True)
+class ExemptSLO:
+    """A spec entry whose request class builds no alerts (the Workbook's ``NO_SLO``).
+
+    It is checked like any SLO, but it is not an :class:`SLO`: with no tiers there is nothing
+    for a backend to render, and without an objective no error budget to render it against. So
+    it stays out of ``Service.slos``, which every backend reads, and ``validate`` and
+    ``explain`` say that nothing is built for it. What the entry gives is kept, so that moving
+    it to a class that alerts later changes one line."""
+
+    name: str
+    request_class: str
+    description: str = ""
+    category: str | None = None
+    objective: Fraction | None = None  # percent, when the entry gives one
+    window: int | None = None  # seconds, when the entry gives one
+    indicator: Indicator | None = None
+    location: Location = field(default=Location("<unknown>"), compare=False)
+    origin: Origin | None = field(default=None, compare=False)  # where the class is defined
+
+
+@dataclass(frozen=True)
+class Document:
+    """A service's ``document:`` block: who wrote and approved its SLOs, when they are next
+    reviewed, and what happens when the error budget runs out.
+
+    Nothing is generated from it for any backend; ``slogen docs`` writes it into the service's
+    SLO document and ``validate`` warns once the review date has passed. It is part of the
+    spec's content, so it takes part in equality like the SLOs do.
+    """
+
+    authors: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    approved: date | None = None
+    review: date | None = None  # the next review
+    escalation: tuple[str, ...] = ()  # who decides once the budget is spent, in order
+    budget_exhausted: tuple[str, ...] = ()  # what the team does then
+    satisfaction: tuple[str, ...] = ()  # how user satisfaction is known (text or URLs)
+    overview: str | None = None  # None: the service's description
+    location: Location = field(default=Location("<unknown>"), compare=False)
 
 
 @dataclass(frozen=True)
@@ -179,6 +257,8 @@ class Service:
     owner: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
     location: Location = field(default=Location("<unknown>"), compare=False)
+    exempt: tuple[ExemptSLO, ...] = ()  # entries of a class without alerts (NO_SLO)
+    document: Document | None = None  # the `document:` block, for `slogen docs`
 
 
 @dataclass(frozen=True)

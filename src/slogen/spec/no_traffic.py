@@ -18,6 +18,8 @@ from slogen.spec.checks import Checker, Field
 from slogen.spec.model import NoTraffic, Policy
 
 EXAMPLE = "15m, or a mapping such as {for: 15m, severity: page}"
+KEYS = ("for", "severity")  # of the mapping form
+REQUIRED = ("for",)
 
 
 def read_no_traffic(check: Checker, f: Field, policy: Policy | None) -> NoTraffic | None:
@@ -25,7 +27,7 @@ def read_no_traffic(check: Checker, f: Field, policy: Policy | None) -> NoTraffi
     the severity cannot be checked); None after reporting problems."""
     severity_field: Field | None = None
     if isinstance(f.value, dict):
-        fields = check.mapping(f, ("for", "severity"), ("for",))
+        fields = check.mapping(f, KEYS, REQUIRED)
         if fields is None or "for" not in fields:
             return None
         duration_field = fields["for"]

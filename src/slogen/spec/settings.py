@@ -1,4 +1,5 @@
-"""The project settings file (``slogen.yaml``): policies, the default policy, and targets.
+"""The project settings file (``slogen.yaml``): policies, the default policy, request classes
+(read by :mod:`slogen.spec.classes`) and targets.
 
 Targets are checked against what each backend declares (:class:`~slogen.backends.contract.
 Capabilities.target_options`); option values are checked by what the option is (a URL, a list
@@ -17,6 +18,7 @@ from slogen.durations import format_duration
 from slogen.engine.burnrate import default_short_window
 from slogen.errors import did_you_mean
 from slogen.spec.checks import Checker, Field
+from slogen.spec.classes import BUILTIN_CLASSES, ClassReader, RequestClass
 from slogen.spec.model import Policy, Target, Tier
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
@@ -32,10 +34,32 @@ BUILTIN_POLICIES = {
     )
 }
 
+# Built-in policies that exist for the built-in request classes (slogen.spec.classes). Usable
+# by name like any policy, but listed in a project's policies (and in "known policies" hints)
+# only once some SLO uses them, so a project that uses no class loads exactly as before.
+CLASS_POLICIES = {
+    # The workbook's two slower tiers, both as tickets: for requests nobody needs waking for
+    # (the built-in request class LOW). Made for a 30-day window, like the workbook: 5% in 6h
+    # is burn rate 6 and 10% in 3d burn rate 1, the rate at which the budget runs out just as
+    # the window ends, so no ticket fires while the SLO is still met and no burn that would
+    # miss it goes unnoticed. A fast burn is caught by the 6h tier, later than a page would be.
+    "tickets-only": Policy(
+        "tickets-only",
+        (
+            Tier("ticket", Fraction(5, 100), 21600, 1800),
+            Tier("ticket", Fraction(10, 100), 259200, 21600),
+        ),
+    ),
+}
+
 PROMETHEUS_FORMATS = ("rules", "prometheusrule")  # values of a target's `format` option
 REGION_EXAMPLE = "an AWS region such as eu-west-1"
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PROJECT_RE = re.compile(r"^(?=.{1,63}$)[a-z0-9]+(-[a-z0-9]+)*$")  # slogen.yaml's `project:`
+URL_RE = re.compile(r"^https?://[^\s/]+")  # the start of an http(s) URL with a host
+SETTINGS_KEYS = ("project", "default_policy", "policies", "classes", "targets", "alertmanager")
+TIER_KEYS = ("severity", "budget", "long", "short")
+TIER_REQUIRED = ("severity", "budget", "long")  # short defaults to 1/12 of long
 # What each target option is, whichever backend takes it; anything else is plain text. Any
 # string option may hold ${VARIABLE} references (expanded when the target is used, see
 # slogen.envref); credentials must be nothing else.
@@ -44,6 +68,7 @@ OPTION_KINDS = {
     "regions": "regions",
     "region": "region",
     "reload_url": "url",
+    "query_url": "url",
     "host": "url",
     "endpoint_url": "url",
     "url": "url",
@@ -65,11 +90,11 @@ class SettingsReader:
         self.broken: set[str] = set()  # policies defined but invalid (already reported)
         self.alertmanager: AlertmanagerSettings | None = None  # the `alertmanager:` block
         self.project: str | None = None  # the `project:` name, when given
+        self.classes: dict[str, RequestClass] = dict(BUILTIN_CLASSES)  # request classes
+        self.broken_classes: set[str] = set()  # classes defined with errors (reported)
 
     def tier(self, f: Field) -> Tier | None:
-        fields = self.check.mapping(
-            f, ("severity", "budget", "long", "short"), ("severity", "budget", "long")
-        )
+        fields = self.check.mapping(f, TIER_KEYS, TIER_REQUIRED)
         if fields is None:
             return None
         severity = (
@@ -181,7 +206,7 @@ class SettingsReader:
         if refs:
             return text  # checked once expanded, when the target is used
         if kind == "url":
-            if not re.match(r"^https?://[^\s/]+", text):
+            if not URL_RE.match(text):
                 self.check.fail(f, "an http(s) URL such as http://127.0.0.1:9090")
                 return None
             return text.rstrip("/")
@@ -214,7 +239,7 @@ class SettingsReader:
         targets = {t.backend: t for t in default_targets()}
         fields = self.check.mapping(
             f,
-            ("project", "default_policy", "policies", "targets", "alertmanager"),
+            SETTINGS_KEYS,
             what="a mapping (the project settings)",
         )
         if fields is None:
@@ -240,7 +265,7 @@ class SettingsReader:
             name = self.check.name(df, "a policy name")
             if name in self.broken:
                 pass  # its own errors say what is wrong with it
-            elif name is not None and name not in policies:
+            elif name is not None and name not in policies and name not in CLASS_POLICIES:
                 self.check.problems.error(
                     df.loc,
                     df.path,
@@ -251,6 +276,11 @@ class SettingsReader:
                 )
             elif name is not None:
                 default = name
+        if "classes" in fields:
+            known = {**CLASS_POLICIES, **policies}
+            reader = ClassReader(self.check, known, frozenset(self.broken))
+            self.classes = reader.read(fields["classes"])
+            self.broken_classes = reader.broken
         if "targets" in fields:
             tf = fields["targets"]
             backends = self.check.mapping(

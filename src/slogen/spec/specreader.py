@@ -1,13 +1,16 @@
 """Reading one service spec (its SLOs, indicators and alerting blocks) into the model.
 
 Every problem is recorded with its location and reading carries on, so one run reports every
-mistake in a file; a part with a problem reads as ``None``.
+mistake in a file; a part with a problem reads as ``None``. An SLO's request class (``class:``)
+is looked up and applied by :mod:`slogen.spec.resolve`, the ``document:`` block read by
+:mod:`slogen.spec.document`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 
 from slogen.backends import registry
@@ -16,15 +19,51 @@ from slogen.durations import format_duration
 from slogen.engine.burnrate import analyse_tier
 from slogen.errors import describe, did_you_mean
 from slogen.numbers import HUMAN_DIGITS, fmt, fmt_above, fmt_below, fmt_percent
-from slogen.spec.checks import Checker, Field
-from slogen.spec.model import CATEGORIES, SLO, Alerting, Indicator, Notify, Policy, Service
+from slogen.spec.checks import (
+    MIN_EVENTS_AT_LEAST,
+    OBJECTIVE_ABOVE,
+    OBJECTIVE_BELOW,
+    WINDOW_UNITS,
+    Checker,
+    Field,
+)
+from slogen.spec.classes import BUILTIN_CLASSES, RequestClass
+from slogen.spec.document import read_document
+from slogen.spec.model import (
+    CATEGORIES,
+    SLO,
+    Alerting,
+    ExemptSLO,
+    Indicator,
+    Notify,
+    Policy,
+    Service,
+)
 from slogen.spec.no_traffic import read_no_traffic
+from slogen.spec.resolve import ClassResolver, read_exempt
+from slogen.spec.settings import CLASS_POLICIES
 from slogen.spec.traffic import parse_traffic
 
 RESERVED_LABELS = ("service", "slo", "severity", "tier", "team")
 SEVERITY_RE = re.compile(r"^[a-z0-9-]+$")
 RUNBOOK_RE = re.compile(r"^https?://\S+$")
 OWNER_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+SLO_KEYS = (
+    "name",
+    "description",
+    "category",
+    "class",
+    "objective",
+    "window",
+    "traffic",
+    "indicator",
+    "alerting",
+)
+SLO_REQUIRED = ("name",)  # the rest is required from the SLO or its class (resolve.NEEDED)
+SERVICE_KEYS = ("service", "description", "owner", "labels", "slos", "document")
+SERVICE_REQUIRED = ("service", "slos")
+# The keys of an `alerting:` block besides its notification blocks (one per severity).
+ALERTING_KEYS = ("policy", "min_events", "runbook", "no_traffic")
 
 # A backend's reader of its part of a spec (``read_source`` or ``read_notify``).
 Reader = Callable[[Checker, Field], object | None]
@@ -39,13 +78,25 @@ class SpecReader:
         policies: dict[str, Policy],
         default_policy: str,
         broken_policies: frozenset[str] = frozenset(),
+        classes: dict[str, RequestClass] | None = None,
+        broken_classes: frozenset[str] = frozenset(),
     ):
         self.check = check
-        self.policies = policies
+        # the built-in classes' policies are there to be named, the project's own win
+        self.policies = {**CLASS_POLICIES, **policies}
+        self.listed = tuple(policies)  # what a "known policies" hint lists
         self.default_policy = default_policy
         self.broken_policies = broken_policies
+        self.classes = ClassResolver(
+            check,
+            BUILTIN_CLASSES if classes is None else classes,
+            broken_classes,
+            self.policies,
+            default_policy,
+            broken_policies,
+        )
         # Severities some policy has; the same for every alerting block, so worked out once.
-        self.known_severities = frozenset(s for p in policies.values() for s in p.severities)
+        self.known_severities = frozenset(s for p in self.policies.values() for s in p.severities)
         # (objective, window, policy name) combinations that passed slo_checks: the checks
         # depend on nothing else, and a project repeats a few combinations many times.
         self._checked: set[tuple[Fraction, int, str]] = set()
@@ -85,8 +136,10 @@ class SpecReader:
             return None
         return Notify(tuple((name, route) for name, route in routes.items() if route))
 
-    def alerting(self, f: Field) -> tuple[Alerting, Policy] | None:
-        policy = self.policies[self.default_policy]
+    def alerting(self, f: Field, fallback: Policy | None = None) -> tuple[Alerting, Policy] | None:
+        """The block, and the policy it names, else ``fallback`` (the SLO's class's), else the
+        project's default."""
+        policy = fallback or self.policies[self.default_policy]
         if not isinstance(f.value, dict):
             self.check.fail(
                 f, "a mapping (policy, min_events, runbook, no_traffic, one block per severity)"
@@ -105,7 +158,8 @@ class SpecReader:
                     pf.loc,
                     pf.path,
                     f"unknown policy '{name}'",
-                    did_you_mean(name, self.policies, listing="known policies"),
+                    did_you_mean(name, self.policies, listing="")
+                    or did_you_mean(name, self.listed, listing="known policies"),
                 )
             else:
                 policy = self.policies[name]
@@ -114,9 +168,7 @@ class SpecReader:
             severities = tuple(
                 k
                 for k in f.value
-                if k not in ("policy", "min_events", "runbook", "no_traffic")
-                and isinstance(k, str)
-                and SEVERITY_RE.match(k)
+                if k not in ALERTING_KEYS and isinstance(k, str) and SEVERITY_RE.match(k)
             )
         known_elsewhere = self.known_severities
 
@@ -135,14 +187,14 @@ class SpecReader:
 
         fields = self.check.mapping(
             f,
-            ("policy", "min_events", "runbook", "no_traffic", *severities),
+            (*ALERTING_KEYS, *severities),
             unknown=claim_severity,
         )
         if fields is None:
             return None
         min_events = None
         if "min_events" in fields:
-            min_events = self.check.integer(fields["min_events"], 1)
+            min_events = self.check.integer(fields["min_events"], MIN_EVENTS_AT_LEAST)
             ok &= min_events is not None
         runbook = None
         if "runbook" in fields:
@@ -220,59 +272,74 @@ class SpecReader:
             self._checked.add(key)
         return ok
 
-    def slo(self, f: Field) -> SLO | None:
-        fields = self.check.mapping(
-            f,
-            (
-                "name",
-                "description",
-                "category",
-                "objective",
-                "window",
-                "traffic",
-                "indicator",
-                "alerting",
-            ),
-            ("name", "objective", "window", "indicator"),
-        )
-        if fields is None:
-            return None
-        name, description = self._named(fields, "name", "an SLO name")
-        category = None
+    def scalars(self, fields: dict[str, Field]) -> tuple[dict[str, object], bool]:
+        """The optional plain values of an SLO (category, objective, window, traffic) that it
+        gives itself; and whether they all read."""
+        found: dict[str, object] = {}
+        ok = True
         if "category" in fields:
-            category = self.check.choice(fields["category"], CATEGORIES)
-        objective = None
+            found["category"] = self.check.choice(fields["category"], CATEGORIES)
         if "objective" in fields:
             of = fields["objective"]
             objective = self.check.number(of, "a percentage between 0 and 100, such as 99.9")
-            if objective is not None and not 0 < objective < 100:
+            if objective is not None and not OBJECTIVE_ABOVE < objective < OBJECTIVE_BELOW:
                 self.check.fail(of, "a percentage between 0 and 100 (exclusive), such as 99.9")
                 objective = None
-        window = None
+            found["objective"] = objective
+            ok &= objective is not None
         if "window" in fields:
-            window = self.check.duration(fields["window"], "wdh", "30d, 4w or 720h")
-        traffic = None
-        traffic_ok = True
+            found["window"] = self.check.duration(fields["window"], WINDOW_UNITS, "30d, 4w or 720h")
+            ok &= found["window"] is not None
         if "traffic" in fields:
             tf = fields["traffic"]
             try:
-                traffic = parse_traffic(tf.value)
+                found["traffic"] = parse_traffic(tf.value)
             except ValueError as exc:
                 self.check.problems.error(
                     tf.loc, tf.path, f"{exc}, found {describe(tf.value)}", "e.g. traffic: 3M/30d"
                 )
-                traffic_ok = False
+                ok = False
+        return found, ok
+
+    def slo(self, f: Field) -> SLO | ExemptSLO | None:
+        fields = self.check.mapping(f, SLO_KEYS, SLO_REQUIRED)
+        if fields is None:
+            return None
+        rclass, class_ok = self.classes.lookup(fields.get("class"))
+        if rclass is not None and not rclass.alerts:
+            return read_exempt(self, f, fields, rclass)
+        required_ok = self.classes.require(f, fields, rclass, class_ok)
+        name, description = self._named(fields, "name", "an SLO name")
+        found, scalars_ok = self.scalars(fields)
+        objective = found.get("objective", rclass.objective if rclass else None)
+        window = found.get("window", rclass.window if rclass else None)
         indicator = self.indicator(fields["indicator"]) if "indicator" in fields else None
+        fallback = self.classes.policy(rclass, fields["class"]) if rclass else None
+        if rclass is not None and fallback is None:
+            class_ok = False
         alerting_policy = None
         if "alerting" in fields:
-            alerting_policy = self.alerting(fields["alerting"])
+            alerting_policy = self.alerting(fields["alerting"], fallback)
         else:
-            alerting_policy = (Alerting(), self.policies[self.default_policy])
-        if None in (name, objective, window, indicator, alerting_policy) or not traffic_ok:
+            alerting_policy = (Alerting(), fallback or self.policies[self.default_policy])
+        if None in (name, objective, window, indicator, alerting_policy) or not (
+            scalars_ok and class_ok and required_ok
+        ):
             return None
         alerting, policy = alerting_policy  # type: ignore[misc]
-        if not self.slo_checks(objective, window, policy, fields):  # type: ignore[arg-type]
+        spots = dict(fields)
+        if rclass is not None:  # a problem with a value from the class is reported at `class:`
+            spots.setdefault("objective", fields["class"])
+            spots.setdefault("window", fields["class"])
+        if not self.slo_checks(objective, window, policy, spots):  # type: ignore[arg-type]
             return None
+        block = fields["alerting"].value if "alerting" in fields else {}
+        origins = self.classes.origins(fields, block, rclass)
+        if rclass is not None:
+            if "policy" not in block and (rclass.policy or not rclass.pages):
+                alerting = replace(alerting, policy=policy.name)
+            if "min_events" not in block and rclass.min_events is not None:
+                alerting = replace(alerting, min_events=rclass.min_events)
         return SLO(
             name=name,  # type: ignore[arg-type]
             objective=objective,  # type: ignore[arg-type]
@@ -281,16 +348,18 @@ class SpecReader:
             policy=policy,
             alerting=alerting,
             description=description,
-            category=category,
+            category=found.get("category"),  # type: ignore[arg-type]
             location=f.loc,
-            traffic=traffic,
+            traffic=found.get("traffic"),  # type: ignore[arg-type]
+            request_class=rclass.name if rclass else None,
+            origins=origins,
         )
 
     def service(self, f: Field) -> Service | None:
         fields = self.check.mapping(
             f,
-            ("service", "description", "owner", "labels", "slos"),
-            ("service", "slos"),
+            SERVICE_KEYS,
+            SERVICE_REQUIRED,
             what="a mapping (a service spec with 'service:' and 'slos:')",
         )
         if fields is None:
@@ -307,7 +376,9 @@ class SpecReader:
         if "labels" in fields:
             labels = self.check.label_map(fields["labels"], RESERVED_LABELS)
         slos: list[SLO] = []
-        ok = True
+        exempt: list[ExemptSLO] = []
+        document = read_document(self.check, fields["document"]) if "document" in fields else None
+        ok = document is not None or "document" not in fields
         seen: dict[str, Field] = {}
         if "slos" in fields:
             for item in self.check.sequence(fields["slos"], "a list of SLOs", nonempty=True):
@@ -326,7 +397,12 @@ class SpecReader:
                     ok = False
                     continue
                 seen[slo.name] = item
-                slos.append(slo)
-        if not ok or name is None or not slos:
+                if isinstance(slo, ExemptSLO):
+                    exempt.append(slo)
+                else:
+                    slos.append(slo)
+        if not ok or name is None or not (slos or exempt):
             return None
-        return Service(name, tuple(slos), description, owner, labels, f.loc)
+        return Service(
+            name, tuple(slos), description, owner, labels, f.loc, tuple(exempt), document
+        )

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from slogen.durations import UNITS, DurationError, format_duration, parse_duration
 
-_TRAFFIC = re.compile(r"^\s*(\d[\d_,]*(?:\.\d+)?)\s*([kMG]?)\s*/\s*([0-9a-z]+)\s*$")
+TRAFFIC_RE = re.compile(r"^\s*(\d[\d_,]*(?:\.\d+)?)\s*([kMG]?)\s*/\s*([0-9a-z]+)\s*$")
 _SUFFIX = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3}
 EXAMPLE = "3000000/30d (also 3M/30d, 50/1h or 100/s)"
 
@@ -39,7 +39,7 @@ def parse_traffic(text: object) -> ExpectedTraffic:
     """``3000000/30d`` → 3,000,000 events per 30 days. Raises ValueError saying what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"expected events per period such as {EXAMPLE}")
-    m = _TRAFFIC.match(text)
+    m = TRAFFIC_RE.match(text)
     if not m:
         raise ValueError(f"expected events per period such as {EXAMPLE}")
     number, suffix, period = m.groups()

@@ -30,7 +30,8 @@ from slogen.backends.cloudwatch.forms import plan_notes, tier_forms
 from slogen.backends.cloudwatch.names import BACKEND as NAME
 from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, METRIC_ALARM, with_project
 from slogen.backends.cloudwatch.render import render
-from slogen.backends.contract import Capabilities, Target, target_label
+from slogen.backends.cloudwatch.schema import SCHEMA
+from slogen.backends.contract import Capabilities, HistoryReader, Target, target_label
 from slogen.errors import Problem, Problems
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Project, Service
@@ -44,9 +45,12 @@ class CloudWatchBackend:
     # The alarm's region is part of what it is: moving it is a replacement (create in the new
     # region, then delete in the old one).
     capabilities = Capabilities(
+        openslo_source="CloudWatch",
         target_options={"files": ("dir",), "api": ("endpoint_url", "regions")},
         immutable={METRIC_ALARM: frozenset({"Region"}), COMPOSITE_ALARM: frozenset({"Region"})},
         needs_recipients=True,  # a composite alarm notifies only its AlarmActions
+        history=True,  # GetMetricData reads the alarms' metrics back (.history)
+        schema=SCHEMA,
     )
 
     # stages that are plain functions of the package's modules
@@ -82,6 +86,13 @@ class CloudWatchBackend:
 
             return ApiTarget(settings)
         return STORE.target(settings)  # "files", the only other type the loader accepts
+
+    def history(self, project: Project, url: str | None) -> HistoryReader | str:
+        """The alarms' metrics, read back with GetMetricData (:mod:`.history`): from ``url``,
+        else the target's ``endpoint_url``, else AWS; or why not (no credentials found)."""
+        from slogen.backends.cloudwatch.history import history_reader  # loads AWS's SDK
+
+        return history_reader(project, url)
 
 
 def dashboard_problems(project: Project) -> list[Problem]:

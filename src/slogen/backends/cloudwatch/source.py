@@ -6,11 +6,15 @@ import re
 from dataclasses import dataclass
 
 from slogen.backends.cloudwatch.limits import MAX_METRIC_STATS
-from slogen.spec.checks import Checker, Field
+from slogen.spec.checks import SLI_KEYS, Checker, Field
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
 STATISTIC_RE = re.compile(r"^(Sum|SampleCount|Average|Minimum|Maximum|p\d{1,2}(\.\d+)?)$")
 MAX_DIMENSIONS = 30  # AWS: "You can assign up to 30 dimensions to a metric"
+METRIC_KEYS = ("namespace", "metric", "dimensions", "stat")
+METRIC_REQUIRED = ("namespace", "metric")
+SOURCE_EXTRA = ("region",)  # required next to the SLI's sides
+ACTION_PREFIX = "arn:"  # every alarm action is an ARN (SNS topics, Systems Manager, ...)
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,8 @@ class CloudWatchSource:
 def read_metric(check: Checker, f: Field) -> CloudWatchMetric | None:
     fields = check.mapping(
         f,
-        ("namespace", "metric", "dimensions", "stat"),
-        ("namespace", "metric"),
+        METRIC_KEYS,
+        METRIC_REQUIRED,
         what="a mapping with namespace, metric and optional dimensions and stat",
     )
     if fields is None:
@@ -88,7 +92,7 @@ def read_metric(check: Checker, f: Field) -> CloudWatchMetric | None:
 
 
 def read_source(check: Checker, f: Field) -> CloudWatchSource | None:
-    read = check.sli_fields(f, "region")
+    read = check.sli_fields(f, *SOURCE_EXTRA)
     if read is None:
         return None
     fields, ok = read
@@ -96,7 +100,7 @@ def read_source(check: Checker, f: Field) -> CloudWatchSource | None:
     if "region" in fields:
         region = check.pattern(fields["region"], REGION_RE, "an AWS region such as eu-west-1")
     sides: dict[str, Side | None] = {}
-    for key in ("errors", "good", "total"):
+    for key in SLI_KEYS:
         if key in fields:
             side = check.one_or_more(
                 fields[key],
@@ -130,6 +134,6 @@ def read_notify(check: Checker, f: Field) -> tuple[str, ...] | None:
     return check.string_list(
         f,
         "a list of action ARNs",
-        lambda s: s.startswith("arn:"),
+        lambda s: s.startswith(ACTION_PREFIX),
         "an action ARN such as arn:aws:sns:eu-west-1:123456789012:checkout-page",
     )

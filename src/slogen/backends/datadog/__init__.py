@@ -5,8 +5,9 @@ The package, by stage: :mod:`.source` (the ``datadog`` indicator and handles in 
 :mod:`.checks` (every check, before anything is rendered), :mod:`.render` (desired
 resources; :mod:`.no_traffic` the opt-in monitor on a silent total; :mod:`.dashboard` one
 dashboard per service), :mod:`.normalise` (the
-comparison form of live objects), :mod:`.files` (the ``files`` target) and :mod:`.api` (the
-``api`` target, the only place datadog-api-client is imported, and only when it is used).
+comparison form of live objects), :mod:`.files` (the ``files`` target), :mod:`.api` (the
+``api`` target) and :mod:`.history` (per-minute SLI counts for ``slogen backtest`` and
+``slogen status``); datadog-api-client is imported by these two only, and only when used.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from slogen.backends import common
-from slogen.backends.contract import Capabilities, Target
+from slogen.backends.contract import Capabilities, HistoryReader, Target
 from slogen.backends.datadog import dashboard, no_traffic
 from slogen.backends.datadog.checks import validate
 from slogen.backends.datadog.facts import with_project
 from slogen.backends.datadog.files import STORE
 from slogen.backends.datadog.forms import plan_notes, tier_forms
 from slogen.backends.datadog.render import render as render_resources
+from slogen.backends.datadog.schema import SCHEMA
 from slogen.backends.datadog.source import read_notify, read_source
 from slogen.errors import Problem
 from slogen.resources import Resource
@@ -33,9 +35,12 @@ class DatadogBackend:
 
     name = "datadog"
     capabilities = Capabilities(
+        openslo_source="Datadog",
         target_options={"files": ("dir",), "api": ("host",)},
         immutable={"monitor": frozenset({"type"})},  # a monitor cannot change its type
         needs_recipients=True,  # a monitor notifies only the @handles in its message
+        history=True,  # per-minute sums through the metrics query API (see .history)
+        schema=SCHEMA,
     )
 
     # stages that are plain functions of the package's modules
@@ -67,6 +72,13 @@ class DatadogBackend:
 
             return ApiTarget(settings)
         return STORE.target(settings)  # "files", the only other type the loader accepts
+
+    def history(self, project: Project, url: str | None) -> HistoryReader | str:
+        """Where the SLIs' history is read from (``url`` overrides the API host), or what to
+        set for it; nothing is requested until the reader reads."""
+        from slogen.backends.datadog.history import reader  # loads no SDK until it reads
+
+        return reader(project, url)
 
 
 BACKEND = DatadogBackend()

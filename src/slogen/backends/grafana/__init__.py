@@ -31,6 +31,7 @@ from slogen.backends.contract import Capabilities, Target
 from slogen.backends.grafana.dashboard import BACKEND as NAME
 from slogen.backends.grafana.dashboard import SHOWS, render
 from slogen.backends.grafana.files import FilesTarget, files_for
+from slogen.backends.grafana.schema import SCHEMA
 from slogen.errors import Problem
 from slogen.plan.model import Change
 from slogen.plan.outcome import ApplyReport
@@ -53,6 +54,7 @@ class GrafanaBackend:
         target_options={"files": ("dir",), "api": ("url", "folder", "token"), "none": ()},
         required_options={"api": ("url", "token")},
         shows=SHOWS,
+        schema=SCHEMA,
     )
 
     def read_source(self, check: Checker, f: Field) -> object | None:

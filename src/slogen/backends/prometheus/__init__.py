@@ -17,9 +17,10 @@ from slogen.backends import common
 from slogen.backends.contract import Capabilities, target_label
 from slogen.backends.prometheus import source
 from slogen.backends.prometheus.render import base_window
+from slogen.backends.prometheus.schema import SCHEMA
 
 if TYPE_CHECKING:
-    from slogen.backends.contract import Target
+    from slogen.backends.contract import HistoryReader, Target
     from slogen.errors import Problem
     from slogen.resources import Resource
     from slogen.spec.checks import Checker, Field
@@ -30,11 +31,14 @@ if TYPE_CHECKING:
 class PrometheusBackend:
     name = "prometheus"
     capabilities = Capabilities(
+        openslo_source="Prometheus",
+        # query_url: where `slogen backtest`/`status` read history (any target type: the
+        # rules may be written to files that some Prometheus, reached elsewhere, evaluates)
         target_options={
-            "files": ("dir", "reload_url", "format"),
-            "ruler": ("url", "namespace", "tenant", "username", "password", "token"),
-            "vmalert": ("dir", "url"),
-            "amp": ("workspace_id", "region", "endpoint_url"),
+            "files": ("dir", "reload_url", "format", "query_url"),
+            "ruler": ("url", "namespace", "tenant", "username", "password", "token", "query_url"),
+            "vmalert": ("dir", "url", "query_url"),
+            "amp": ("workspace_id", "region", "endpoint_url", "query_url"),
         },
         required_options={
             "ruler": ("url",),
@@ -42,6 +46,8 @@ class PrometheusBackend:
             "amp": ("workspace_id", "region"),
         },
         build_options=("format",),
+        history=True,
+        schema=SCHEMA,
     )
 
     def read_source(self, check: Checker, f: Field) -> object | None:
@@ -98,6 +104,13 @@ class PrometheusBackend:
 
     def plan_notes(self, project: Project) -> list[str]:
         return []
+
+    def history(self, project: Project, url: str | None) -> HistoryReader | str:
+        """The query API to read SLI history from: ``url`` (``--prometheus``), else the target's
+        ``query_url``; else why there is none (:func:`.history.reader`)."""
+        from slogen.backends.prometheus.history import reader
+
+        return reader(project, url)
 
 
 BACKEND = PrometheusBackend()
