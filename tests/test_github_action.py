@@ -444,3 +444,134 @@ def test_a_bad_input_is_an_error_annotation_and_exit_1(
     assert annotation.level == "error"
     assert annotation.message.startswith("unknown command 'destroy'\nhint: the command input")
     assert parse_env_file(output.read_text()) == {"exitcode": "1", "changes": "false"}
+
+
+# status: true --------------------------------------------------------------------------------
+
+FAKE_HISTORY = '''\
+"""Test only: serve made-up history to `slogen status` in the action's subprocesses."""
+import os
+
+if os.environ.get("SLOGEN_TEST_FAKE_HISTORY"):
+    from slogen.backtest import sources
+    from slogen.backtest.history import History, Semantics, Series
+
+    class _Reader:
+        """100 requests a minute; the last 30 minutes fail 30 of them."""
+
+        def read(self, wanted, start, end, progress=None):
+            n = (end - start) // 60 + 1
+            total = [100.0] * n
+            errors = [0.0] * (n - 30) + [30.0] * 30
+            semantics = Semantics("synthetic counts")
+            return {
+                (s.name, o.name): History(
+                    "prometheus", semantics, start, (Series((), errors, total),)
+                )
+                for s, o in wanted
+            }
+
+    sources.readers = lambda project, asked, urls: ({"prometheus": _Reader()}, [])
+'''
+
+
+def test_status_goes_under_the_plan_in_the_comment(job: Job, gh: FakeGitHub) -> None:
+    """The real action and CLI; only the history is made up, by a sitecustomize on the
+    PYTHONPATH that every Python of the job loads (so the status subprocess does too)."""
+    shutil.copytree(SPECS, job.workspace / "specs")
+    site = job.root / "fake-history"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FAKE_HISTORY)
+    env = {"PYTHONPATH": str(site), "SLOGEN_TEST_FAKE_HISTORY": "1"}
+    run = job.run({"targets": "prometheus", "status": "true"}, env=env)
+    assert run.success, describe(run)
+    assert (run.outputs["changes"], run.outputs["exitcode"]) == ("true", "2")
+    assert "$ slogen status specs --backend prometheus --format markdown" in run.log
+
+    (comment,) = job.ours()
+    body = comment.body
+    assert body.startswith(MARKER + "\n**Plan: ")
+    plan_end = body.index("\n### SLO status\n\n")
+    assert "\n### prometheus <code>files:out/prometheus</code>: " in body[:plan_end]
+    status = body[plan_end:]
+    row = "| checkout/availability | prometheus | 99.979167% | 99.9% / 30d | 79.17% |"
+    assert f"{row} **page-1h**, **page-6h**, **ticket-3d** |" in status  # 900 of 4,320,000
+    assert (
+        "| checkout/latency | prometheus | 99.979167% | 99% / 30d | 97.92% | **page-1h** |"
+        in status
+    )
+    assert "<details><summary>Burn rates per tier</summary>" in status
+    assert status.splitlines()[-1].startswith("<sub>slogen ")  # the footer still comes last
+    assert balanced(body)
+
+    plan_dir = Path(run.step("slogen").outputs["plan-dir"])
+    assert sorted(p.name for p in plan_dir.iterdir()) == [
+        "plan.json",
+        "plan.md",
+        "plan.txt",
+        "status.md",
+    ]
+    assert "\n### SLO status\n\n" in run.summary
+    assert (plan_dir / "status.md").read_text() in run.summary
+
+
+def test_status_that_cannot_be_read_leaves_a_line_and_the_plan(job: Job, gh: FakeGitHub) -> None:
+    shutil.copytree(SPECS, job.workspace / "specs")  # no query_url for Prometheus
+    run = job.run({"targets": "prometheus", "status": "true"})
+    assert run.success, describe(run)
+    assert (run.outputs["changes"], run.outputs["exitcode"]) == ("true", "2")
+    (comment,) = job.ours()
+    assert "\n### prometheus <code>files:out/prometheus</code>: " in comment.body
+    section = comment.body[comment.body.index("\n### SLO status\n") + 1 :]
+    lines = [line for line in section.splitlines()[1:] if line.strip()]
+    assert lines[0].startswith("_No SLO status: cannot read history from")
+    assert lines[0].endswith(". The workflow log has the details._")
+    assert lines[1].startswith("<sub>slogen ")  # one line, then the footer
+    warnings = [a for a in run.annotations if a.level == "warning"]
+    assert [a.properties.get("title") for a in warnings] == ["slogen status"]
+    assert "Error: cannot read history from" in run.step("slogen").stdout  # the log has it all
+
+
+def test_status_is_not_run_unless_asked_nor_on_apply(job: Job, gh: FakeGitHub) -> None:
+    shutil.copytree(SPECS, job.workspace / "specs")
+    planned = job.run({"targets": "prometheus"})
+    assert planned.success, describe(planned)
+    assert "SLO status" not in job.ours()[0].body and "slogen status" not in planned.log
+    job.push()
+    applied = job.run({"command": "apply", "targets": "prometheus", "status": "true"})
+    assert applied.success, describe(applied)
+    assert "slogen status" not in applied.log
+
+
+def test_status_skips_targets_without_history(job: Job, gh: FakeGitHub) -> None:
+    shutil.copytree(SPECS, job.workspace / "specs")
+    run = job.run({"targets": "grafana", "status": "true"})
+    assert run.success, describe(run)
+    (comment,) = job.ours()
+    assert "_No SLO status: none of the targets (grafana) keeps history._" in comment.body
+    assert "$ slogen status" not in run.log
+
+
+def test_a_long_plan_is_cut_to_leave_the_status_its_room() -> None:
+    from slogen.github.comment import COMMENT_BUDGET
+    from slogen.github.markdown import utf16_len
+    from slogen.github.status import comment_content
+
+    plan = MARKER + "\n**Plan: 9 to add.**\n\n```diff\n" + "+ a line of the plan\n" * 5000 + "```\n"
+    section = "### SLO status\n\n| SLO | firing |\n| --- | --- |\n| shop/checkout | none |\n"
+    content = comment_content(plan, section, "slogen-plan")
+    assert content.endswith(section)
+    assert utf16_len(content) <= COMMENT_BUDGET - 512
+    assert "together with the SLO status, so it was cut here" in content
+    assert "the `slogen-plan` artifact" in content and balanced(content)
+    assert comment_content("short plan\n", section, "") == "short plan\n\n" + section
+
+
+def test_status_input_must_be_true_or_false() -> None:
+    from slogen.errors import SlogenError
+    from slogen.github.step import Settings
+
+    assert Settings.from_env({}).status is False
+    assert Settings.from_env({"SLOGEN_STATUS": "TRUE"}).status is True
+    with pytest.raises(SlogenError, match="status must be true or false, found 'yes'"):
+        Settings.from_env({"SLOGEN_STATUS": "yes"})

@@ -95,6 +95,10 @@ Service level objectives
     ``{"data": [], "errors": {"<id>": "<why>"}}``.  Datadog documents the 409 for SLOs used in
     dashboards; ASSUMED: an SLO used by an ``slo alert`` monitor is refused the same way (the
     message wording is ASSUMED) unless ``?force=true``.
+Metrics queries
+  * ``GET /api/v1/query`` answers from the points of :meth:`FakeDatadog.submit_points`; its
+    rules (response shape, rollup buckets, the 1500-point limit) are in
+    ``tests/fakes/datadog_metrics.py``.
 Monitor states
   * Stored monitors start in ``overall_state`` "No Data" and only change when a test calls
     :meth:`FakeDatadog.evaluate` after :meth:`FakeDatadog.submit_points`; the rules (how a
@@ -143,9 +147,11 @@ from urllib.parse import parse_qs, urlsplit
 try:
     from tests.fakes import faults as shared_faults
     from tests.fakes.datadog_dashboards import Dashboards
+    from tests.fakes.datadog_metrics import route_metrics
 except ImportError:  # run as a script (python tests/fakes/<fake>.py): its directory is on the path
     import faults as shared_faults  # type: ignore[no-redef]
     from datadog_dashboards import Dashboards  # type: ignore[no-redef]
+    from datadog_metrics import route_metrics  # type: ignore[no-redef]
 
 __all__ = ["FakeDatadog", "main"]
 
@@ -802,6 +808,8 @@ class FakeDatadog(Dashboards):
 
     def _route(self, method: str, path: str, params: dict[str, str], body: Any) -> tuple[int, Any]:
         answer = self.route_dashboard(method, path, params, body)
+        if answer is None:  # GET /api/v1/query, from the submitted points
+            answer = route_metrics(self.points, method, path, params)
         if answer is not None:
             return answer
         if path == "/api/v1/monitor":

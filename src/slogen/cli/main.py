@@ -437,13 +437,16 @@ def github_comment(body_file: Any, number: int | None, repo: str | None) -> int:
 
 
 from slogen.cli.docs import docs  # noqa: E402
+from slogen.cli.history import backtest, status  # noqa: E402  (registered after the group exists)
 from slogen.cli.interop import export_group, import_group  # noqa: E402
 from slogen.cli.schema import schema  # noqa: E402
 
+cli.add_command(backtest)
 cli.add_command(docs)
 cli.add_command(import_group)
 cli.add_command(export_group)
 cli.add_command(schema)
+cli.add_command(status)
 
 
 def main() -> None:

@@ -3,6 +3,9 @@
 The action (``action.yml`` at the repository root) keeps its shell steps thin: this step
 validates, plans or applies by running the slogen CLI, and writes the outputs, the job summary
 and the comment body; ``slogen github-comment FILE`` then creates or updates the comment.
+
+With ``status: true`` a plan run also puts ``slogen status`` under the plan
+(:mod:`slogen.github.status`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from slogen.github.comment import MARKER, build_comment, failure_markdown, probl
 from slogen.github.context import Context
 from slogen.github.envfiles import set_output, write_step_summary
 from slogen.github.markdown import fence
+from slogen.github.status import comment_content, status_section, under
 from slogen.redact import redact
 
 
@@ -53,6 +57,7 @@ class Settings:
     comment: bool = True
     artifact: str = ""
     out_dir: str = ""
+    status: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -64,6 +69,9 @@ class Settings:
         comment = env.get("SLOGEN_COMMENT", "true").strip().lower()
         if comment not in ("true", "false"):
             raise SlogenError(f"comment must be true or false, found '{comment}'")
+        status = env.get("SLOGEN_STATUS", "false").strip().lower() or "false"
+        if status not in ("true", "false"):
+            raise SlogenError(f"status must be true or false, found '{status}'")
         try:
             paths = shlex.split(env.get("SLOGEN_PATHS", ""))
             args = shlex.split(env.get("SLOGEN_ARGS", ""))
@@ -80,6 +88,7 @@ class Settings:
             comment=comment == "true",
             artifact=env.get("SLOGEN_ARTIFACT", "").strip(),
             out_dir=env.get("SLOGEN_OUT_DIR", "").strip(),
+            status=status == "true",
         )
 
     def config_args(self) -> list[str]:
@@ -135,19 +144,23 @@ class ActionStep:
             print(line)
         sys.stdout.flush()
 
-    def finish(self, exitcode: int, changes: bool, summary: str, markdown: str) -> int:
-        """Write outputs, the job summary and the comment body; the step's exit status."""
+    def finish(
+        self, exitcode: int, changes: bool, summary: str, markdown: str, status: str = ""
+    ) -> int:
+        """Write outputs, the job summary and the comment body; the step's exit status.
+
+        ``status``: the ``### SLO status`` section, shown after the plan."""
         self.output("exitcode", str(exitcode))
         self.output("changes", "true" if changes else "false")
         self.output("summary", summary)
         self.output("plan-dir", str(self.plan_dir))
         heading = f"## slogen {self.settings.command}\n\n"
         content = markdown.split("\n", 1)[1] if markdown.startswith(MARKER) else markdown
-        write_step_summary(heading + content.lstrip("\n"), self.env)
-        self.write_comment(markdown)
+        write_step_summary(heading + under(content.lstrip("\n"), status), self.env)
+        self.write_comment(markdown, status)
         return 1 if exitcode == 1 else 0
 
-    def write_comment(self, markdown: str) -> None:
+    def write_comment(self, markdown: str, status: str = "") -> None:
         if not self.settings.comment:
             return
         number = self.ctx.pull_request_number
@@ -160,6 +173,8 @@ class ActionStep:
                 "read-only token. The result is in the job summary."
             )
             return
+        if status:
+            markdown = comment_content(markdown, status, self.settings.artifact)
         body = build_comment(markdown, self.ctx, self.settings.command, self.settings.artifact)
         path = self.work / "comment.md"
         path.write_text(body, encoding="utf-8")
@@ -244,8 +259,16 @@ class ActionStep:
         self.output("plan-file", str(plan_file))
         plan, markdown = self.render_saved(plan_file)
         summary = target_summary(plan)
-        if not apply or not plan.has_changes:
-            return self.finish(2 if plan.has_changes else 0, plan.has_changes, summary, markdown)
+        if not apply:
+            status = ""
+            if s.status:
+                status = status_section(
+                    s.paths, s.config_args(), s.targets, self.env, self.plan_dir
+                )
+            code = 2 if plan.has_changes else 0
+            return self.finish(code, plan.has_changes, summary, markdown, status)
+        if not plan.has_changes:
+            return self.finish(0, False, summary, markdown)
         return self.apply_plan(plan_file, plan.has_changes, summary, markdown)
 
     def apply_saved(self, plan_file: str) -> int:

@@ -136,6 +136,7 @@ def validate(project: Project) -> list[Problem]:
     on_amp = target.type == "amp"
     on_vmalert = target.type == "vmalert"
     problems.extend(auth_problems(target))
+    problems.extend(query_url_problems(target))
     for service in project.services:
         for index, slo in enumerate(service.slos):
             source = slo.indicator.source("prometheus")
@@ -251,6 +252,28 @@ def auth_problems(target: TargetSettings) -> list[Problem]:
             )
         ]
     return []
+
+
+QUERY_URL_RE = re.compile(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
+
+
+def query_url_problems(target: TargetSettings) -> list[Problem]:
+    """``query_url`` (where ``slogen backtest`` reads history) must be an http(s) URL without
+    credentials in it; a ``${VARIABLE}`` reference is checked once expanded, when used
+    (:func:`slogen.backends.prometheus.history.reader`), so a fork without secrets validates."""
+    raw = target.option("query_url")
+    if raw is None:
+        return []
+    text = str(raw).strip()
+    if "${" in text or QUERY_URL_RE.match(text):
+        return []
+    if "@" in text.split("://", 1)[-1].split("/", 1)[0]:
+        message = "the URL must not hold credentials (user:password@)"
+        hint = "use targets.prometheus.username and password: ${VARIABLE} references"
+    else:
+        message = f"expected the http(s) URL of a Prometheus query API, found {text!r}"
+        hint = "e.g. http://prometheus:9090 (slogen adds /api/v1/query_range)"
+    return [Problem(target.location, "targets.prometheus.query_url", message, hint)]
 
 
 # Labels the generated rules set on every series: recording rules ``service`` and ``slo``,
