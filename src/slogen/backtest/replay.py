@@ -230,16 +230,26 @@ def firing_spans(
     return spans
 
 
+def windows_of(history: History) -> list[Windows]:
+    """One :class:`Windows` per label set: the prefix sums every tier and policy reads."""
+    return [Windows(series, history.semantics) for series in history.series]
+
+
 def replay(
-    history: History, maths: Sequence[TierMath], min_events: int | None, first: int, last: int
+    history: History,
+    maths: Sequence[TierMath],
+    min_events: int | None,
+    first: int,
+    last: int,
+    windows: Sequence[Windows] | None = None,
 ) -> dict[str, list[tuple[tuple[tuple[str, str], ...], Span]]]:
-    """Per tier id: every firing of every label set, in time order."""
+    """Per tier id: every firing of every label set, in time order (``windows``: the history's
+    :func:`windows_of`, when the caller replays it more than once)."""
     out: dict[str, list[tuple[tuple[tuple[str, str], ...], Span]]] = {m.id: [] for m in maths}
-    for series in history.series:
-        windows = Windows(series, history.semantics)
+    for series, prefixes in zip(history.series, windows or windows_of(history), strict=True):
         for math_ in maths:
             for span in firing_spans(
-                windows,
+                prefixes,
                 math_,
                 min_events,
                 first,

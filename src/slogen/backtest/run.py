@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from slogen.backends.contract import HistoryReader
 from slogen.backtest import analysis
 from slogen.backtest.history import STEP, History
-from slogen.backtest.replay import Span, replay, threshold_number
+from slogen.backtest.replay import Span, Windows, replay, threshold_number, windows_of
 from slogen.backtest.report import Curve, Firing, Miss, Outcome, Report, TierOutcome
 from slogen.engine import analyse_slo
 from slogen.errors import SlogenError, did_you_mean
@@ -83,18 +84,38 @@ def _bound(progress: Progress, backend: str) -> Callable[[int, int], None]:
     return lambda done, planned: progress(backend, done, planned)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What replaying a history under any policy starts from, computed once per history."""
+
+    events: analysis.Events
+    windows: list[Windows]
+
+    @classmethod
+    def of(cls, history: History) -> Prepared:
+        return cls(analysis.Events.of(history), windows_of(history))
+
+
 def outcome(
-    service: Service, slo: SLO, history: History, start: int, end: int, policy: Policy | None
+    service: Service,
+    slo: SLO,
+    history: History,
+    start: int,
+    end: int,
+    policy: Policy | None,
+    prepared: Prepared | None = None,
 ) -> Outcome:
-    """Replay and judge one SLO's history under ``policy`` (None: the SLO's own)."""
+    """Replay and judge one SLO's history under ``policy`` (None: the SLO's own);
+    ``prepared``: the history's :class:`Prepared`, when several policies replay it."""
+    prepared = prepared or Prepared.of(history)
     if policy is not None and policy != slo.policy:
         slo = dataclasses.replace(slo, policy=policy)
     maths = analyse_slo(slo)
     step = history.semantics.step
     first = max(0, -(-(align(start, step) - history.start) // step))
     last = min(history.length - 1, (align(end, step) - history.start) // step)
-    fired = replay(history, maths, slo.alerting.min_events, first, last)
-    events = analysis.Events.of(history)
+    fired = replay(history, maths, slo.alerting.min_events, first, last, prepared.windows)
+    events = prepared.events
     error_budget = float(1 - slo.target)
     figures = analysis.budget(events, first, last, error_budget, slo.window)
     tiers = []
@@ -193,8 +214,9 @@ def backtest(
             history = histories.get((service.name, slo.name, backend))
             if history is None:
                 continue
+            prepared = Prepared.of(history)
             for policy in policies or [None]:
-                outcomes.append(outcome(service, slo, history, start, end, policy))
+                outcomes.append(outcome(service, slo, history, start, end, policy, prepared))
     return Report(
         align(start),
         align(end),

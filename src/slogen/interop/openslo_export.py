@@ -43,6 +43,7 @@ from slogen.interop.openslo_docs import (
     PREFIX,
     shorthand,
 )
+from slogen.interop.write import write_new_files
 from slogen.numbers import fmt
 from slogen.spec.model import SLO, Project, Service, Tier
 from slogen.spec.yamlsource import GENERATED_MARKER
@@ -314,19 +315,5 @@ def write_openslo(
     files: dict[str, list[dict[str, Any]]], out: Path, header: str = ""
 ) -> list[Path]:
     """Write ``out/<service>.yaml`` for each service; never over a file that is there."""
-    out.mkdir(parents=True, exist_ok=True)
-    clashes = sorted(f"{name}.yaml" for name in files if (out / f"{name}.yaml").exists())
-    if clashes:
-        raise SlogenError(
-            f"{out} already has {', '.join(clashes)}",
-            hint="export into an empty directory (-o DIR), or move those files away first",
-        )
-    written = []
-    for name, documents in files.items():
-        path = out / f"{name}.yaml"
-        try:
-            path.write_text(openslo_text(documents, header), encoding="utf-8")
-        except OSError as exc:
-            raise SlogenError(f"cannot write {path}: {exc.strerror or exc}") from None
-        written.append(path)
-    return written
+    texts = {f"{name}.yaml": openslo_text(documents, header) for name, documents in files.items()}
+    return write_new_files(texts, out, "export")

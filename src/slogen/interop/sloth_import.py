@@ -29,7 +29,7 @@ from slogen.interop.sloth_policy import (
     settings_text,
 )
 from slogen.interop.sloth_read import read_file, spec_files
-from slogen.interop.write import write_specs
+from slogen.interop.write import spec_text, write_new_files, write_specs
 from slogen.plural import plural
 from slogen.spec.loadfiles import CONFIG_NAME
 
@@ -94,23 +94,10 @@ def import_sloth(paths: list[str], out: Path, period: str = DEFAULT_PERIOD) -> I
 def _write(services: dict[str, Converted], settings: str, out: Path, period: str) -> list[Path]:
     """Write the specs and ``settings`` (when given) as ``slogen.yaml``; refuses before
     writing anything when a file would be overwritten."""
-    written: list[Path] = []
-    clashes = sorted(f"{n}.yaml" for n in services if (out / f"{n}.yaml").exists())
-    if clashes:  # checked for all of them before the first file is written
-        raise SlogenError(
-            f"{out} already has {', '.join(clashes)}; nothing was written",
-            hint="import into an empty directory (-o DIR), or move those files away first",
-        )
-    for name, converted in services.items():
-        written += write_specs({name: converted.document}, out, _header(converted, period))
+    texts = {f"{n}.yaml": spec_text(c.document, _header(c, period)) for n, c in services.items()}
     if settings:
-        settings_path = out / CONFIG_NAME
-        try:
-            settings_path.write_text(settings, encoding="utf-8")
-        except OSError as exc:
-            raise SlogenError(f"cannot write {settings_path}: {exc.strerror or exc}") from None
-        written.append(settings_path)
-    return written
+        texts[CONFIG_NAME] = settings
+    return write_new_files(texts, out, "import")
 
 
 def _fail_on_errors(problems: Problems, where: str) -> None:

@@ -29,18 +29,25 @@ def write_specs(
     Refuses to overwrite a file that is there already: an import must never clobber specs a
     team has edited since.
     """
+    texts = {f"{name}.yaml": spec_text(document, header) for name, document in documents.items()}
+    return write_new_files(texts, out, "import")
+
+
+def write_new_files(texts: Mapping[str, str], out: Path, verb: str) -> list[Path]:
+    """Write ``{file name: text}`` into ``out``, all or none of them over nothing that exists
+    (``verb``, "import" or "export", says in the hint what to redo)."""
     out.mkdir(parents=True, exist_ok=True)
-    clashes = [name for name in documents if (out / f"{name}.yaml").exists()]
+    clashes = sorted(name for name in texts if (out / name).exists())
     if clashes:
         raise SlogenError(
-            f"{out} already has {', '.join(f'{n}.yaml' for n in sorted(clashes))}",
-            hint="import into an empty directory (-o DIR), or move those files away first",
+            f"{out} already has {', '.join(clashes)}; nothing was written",
+            hint=f"{verb} into an empty directory (-o DIR), or move those files away first",
         )
     written = []
-    for name, document in documents.items():
-        path = out / f"{name}.yaml"
+    for name, text in texts.items():
+        path = out / name
         try:
-            path.write_text(spec_text(document, header), encoding="utf-8")
+            path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise SlogenError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)

@@ -39,6 +39,19 @@ CONNECT_TIMEOUT = 10.0  # seconds
 READ_TIMEOUT = 60.0
 
 
+# AWS error codes that no retry or other region can fix: the caller may not do this at all,
+# and the credentials themselves were refused.
+ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+CREDENTIAL_CODES = (
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+)
+
+
 def timeouts() -> tuple[float, float]:
     """(connect, read) seconds: the constants, or ``SLOGEN_HTTP_TIMEOUT`` for both."""
     value = envref.http_timeout_override()
@@ -221,20 +234,13 @@ def read_error(exc: AwsError) -> SlogenError:
     """The user-facing error of a failed read: what to grant or check, not AWS's code."""
     if exc.fatal:
         return SlogenError(exc.message, hint=CREDENTIAL_HINT)
-    if exc.code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+    if exc.code in ACCESS_DENIED_CODES:
         return SlogenError(
             f"AWS refused to list alarms: {exc.message}",
             hint="slogen needs cloudwatch:DescribeAlarms (on *, or composite alarms stay "
             "hidden), tag:GetResources and cloudwatch:ListTagsForResource to plan",
         )
-    if exc.code in (
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "InvalidSignatureException",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "ExpiredTokenException",
-    ):
+    if exc.code in CREDENTIAL_CODES:
         return SlogenError(
             f"AWS did not accept the credentials: {exc.message}", hint=CREDENTIAL_HINT
         )

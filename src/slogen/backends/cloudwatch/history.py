@@ -46,7 +46,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from slogen.backends.cloudwatch.aws import CREDENTIAL_HINT, MAX_PAGES, Aws, AwsError, reader
+from slogen.backends.cloudwatch.aws import (
+    ACCESS_DENIED_CODES,
+    CREDENTIAL_CODES,
+    CREDENTIAL_HINT,
+    MAX_PAGES,
+    Aws,
+    AwsError,
+    reader,
+)
 from slogen.backends.cloudwatch.names import BACKEND, source_of
 from slogen.backends.cloudwatch.render import side_queries
 from slogen.backends.cloudwatch.source import Side
@@ -65,15 +73,6 @@ CONCURRENCY = 4  # requests in flight at once, all regions together
 # A span starting this close to a retention boundary is read at the coarser period: the reads
 # take a while, and CloudWatch rounds StartTime by its age when the request arrives.
 MARGIN = 600  # seconds
-FATAL_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
-AUTH_CODES = (
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-)
 Key = tuple[str, str]
 
 
@@ -350,14 +349,14 @@ class _Run:
         where = self.aws.where(region)
         if exc.fatal:
             return SlogenError(exc.message, hint=CREDENTIAL_HINT)
-        if exc.code in FATAL_CODES:
+        if exc.code in ACCESS_DENIED_CODES:
             return SlogenError(
                 f"AWS refused to read metrics in {region} ({where}): {exc.message}",
                 hint="reading history needs cloudwatch:GetMetricData in every region the specs "
                 "name, for the credentials of the AWS credential chain (AWS_PROFILE, "
                 "AWS_ACCESS_KEY_ID...)",
             )
-        if exc.code in AUTH_CODES:
+        if exc.code in CREDENTIAL_CODES:
             return SlogenError(
                 f"AWS did not accept the credentials in {region} ({where}): {exc.message}",
                 hint=CREDENTIAL_HINT,
