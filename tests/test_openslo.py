@@ -387,3 +387,17 @@ def test_generated_specs_round_trip(documents: dict[str, dict[str, Any]]) -> Non
         except SlogenError as exc:  # e.g. a tier longer than a 7-day window
             assume(not exc.problems.errors)
         round_trip(work / "source", work)
+
+
+def test_an_output_that_cannot_be_a_directory_is_an_error(tmp_path: Path) -> None:
+    """-o naming a file: exit 1 with the path, never a traceback (import and export alike)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _, stderr = run(
+        "export", "openslo", str(ROOT / "specs"), "-o", str(blocker / "out"), exit_code=1
+    )
+    assert f"cannot write into {blocker / 'out'}" in stderr
+    assert "export into a directory you can write to" in stderr
+    sloth = ROOT / "tests" / "interop" / "sloth" / "getting-started.yml"
+    _, stderr = run("import", "sloth", str(sloth), "-o", str(blocker / "specs"), exit_code=1)
+    assert f"cannot write into {blocker / 'specs'}" in stderr

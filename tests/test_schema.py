@@ -519,3 +519,13 @@ def test_the_command_prints_and_writes(tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     assert out.read_text(encoding="utf-8") == render(settings_schema())
     assert json.loads(out.read_text(encoding="utf-8"))["$schema"].endswith("2020-12/schema")
+
+
+def test_an_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = CliRunner().invoke(schema_command, ["-o", str(blocker / "x.json")])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"cannot write {blocker / 'x.json'}" in result.output
+    assert "Traceback" not in result.output

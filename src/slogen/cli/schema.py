@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from slogen.cli.common import EXIT_OK, handle_errors
+from slogen.errors import SlogenError
 
 
 @click.command("schema")
@@ -33,7 +34,13 @@ def schema(settings: bool, out: str | None) -> int:
         click.echo(text, nl=False)
         return EXIT_OK
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SlogenError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="give -o a path in a directory you can write to, or leave -o out for stdout",
+        ) from None
     click.echo(f"Wrote {out}", err=True)
     return EXIT_OK

@@ -36,7 +36,13 @@ def write_specs(
 def write_new_files(texts: Mapping[str, str], out: Path, verb: str) -> list[Path]:
     """Write ``{file name: text}`` into ``out``, all or none of them over nothing that exists
     (``verb``, "import" or "export", says in the hint what to redo)."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlogenError(
+            f"cannot write into {out}: {exc.strerror or exc}",
+            hint=f"{verb} into a directory you can write to (-o DIR)",
+        ) from None
     clashes = sorted(name for name in texts if (out / name).exists())
     if clashes:
         raise SlogenError(
