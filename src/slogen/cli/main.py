@@ -329,7 +329,8 @@ def plan(
 
     try:
         project = load(paths, config, templates)
-        result = make_plan(project, only, templates)
+        # only a saved or JSON plan needs the desired resources and live fingerprints
+        result = make_plan(project, only, templates, keep=bool(out) or fmt == "json")
     except SlogenError as exc:
         if fmt == "json":  # a program reading stdout gets a document, not nothing
             click.echo(redact(render.render_json_error(exc)))
