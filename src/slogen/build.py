@@ -24,7 +24,10 @@ def build_files(
     writes nothing). ``overrides`` maps a backend to build options that replace its target's
     settings (e.g. ``{"prometheus": {"format": "prometheusrule"}}``). With Prometheus, the
     Alertmanager fragment for its alerts is written too, to ``alertmanager/alertmanager.yml``."""
-    rendered: dict[str, dict[str, str]] = {}
+    # Each file's text is compared with what the output already holds as soon as it is made,
+    # and only the texts that differ are kept until everything has rendered: a rebuild holds
+    # little more than one backend's resources at a time.
+    pending: dict[str, list[tuple[Path, str | None]]] = {}
     for backend in registry.used_by(project):
         settings = project.target(backend.name)
         options = {
@@ -33,26 +36,34 @@ def build_files(
             if settings.option(name) is not None
         }
         options.update({k: v for k, v in (overrides or {}).get(backend.name, {}).items() if v})
-        rendered[backend.name] = backend.files(backend.render(project, templates), options)
-    if "prometheus" in rendered:  # the Alertmanager side of its alerts (slogen.alertmanager)
+        pending[backend.name] = _to_write(
+            output / backend.name, backend.files(backend.render(project, templates), options)
+        )
+    if "prometheus" in pending:  # the Alertmanager side of its alerts (slogen.alertmanager)
         from slogen.alertmanager import text as alertmanager
 
-        rendered[alertmanager.DIRECTORY] = alertmanager.files(project)
+        directory = alertmanager.DIRECTORY
+        pending[directory] = _to_write(output / directory, alertmanager.files(project))
     written: dict[str, list[Path]] = {}
-    for name, files in rendered.items():
+    for name, files in pending.items():
         directory = output / name
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            paths = []
-            for file_name, text in sorted(files.items()):
-                path = directory / file_name
-                if not _holds(path, text):
+            for path, text in files:
+                if text is not None:
                     path.write_text(text, encoding="utf-8")
-                paths.append(path)
         except OSError as exc:
             raise SlogenError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
-        written[name] = paths
+        written[name] = [path for path, _ in files]
     return written
+
+
+def _to_write(directory: Path, files: Mapping[str, str]) -> list[tuple[Path, str | None]]:
+    """Each file's path, in name order, with its text, or None where it already holds it."""
+    return [
+        (path, None if _holds(path, text) else text)
+        for path, text in ((directory / name, files[name]) for name in sorted(files))
+    ]
 
 
 def _holds(path: Path, text: str) -> bool:

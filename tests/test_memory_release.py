@@ -1,8 +1,11 @@
-"""A plan that is only shown lets go of each backend's resources once that backend is diffed.
+"""Build and plan let go of what they no longer need, and still change nothing on an error.
 
+A plan that is only shown lets go of each backend's resources once that backend is diffed.
 ``make_plan(keep=False)`` (``slogen plan`` without ``-o`` or ``--format json``) must show exactly
 the plan ``keep=True`` makes, and must not hold a backend's rendered or live resources after
 its diff: that is what keeps the peak memory of a large plan to that of its largest backend.
+``build`` keeps only the texts of files that differ from the output's until every backend has
+rendered, and a later backend's failure still writes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pytest
 
 from slogen.backends import registry
 from slogen.build import build_files
+from slogen.errors import SlogenError
 from slogen.plan.planner import make_plan
 from slogen.resources import Resource
 from slogen.spec.loader import load_project
@@ -96,3 +100,27 @@ def test_a_shown_plan_holds_no_resource_it_does_not_show(
     assert len(refs) > 100
     assert alive <= in_plan, f"{len(alive - in_plan)} rendered resources outlive the plan"
     assert in_plan  # the creates and updates are shown, so those are kept
+
+
+def test_a_build_that_fails_in_its_last_backend_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project_at(tmp_path / "live")
+    out = tmp_path / "out"
+    build_files(project, out, None)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for path in list(before)[::3]:  # every backend now has files that differ
+        path.write_text(path.read_text() + "\n")
+    changed = {p: p.read_bytes() for p in before}
+    last = registry.used_by(project)[-1]
+
+    def broken(self, *args, **kwargs):
+        raise SlogenError("rendering failed")
+
+    monkeypatch.setattr(type(last), "render", broken)
+    with pytest.raises(SlogenError, match="rendering failed"):
+        build_files(project, out, None)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == changed
+    monkeypatch.undo()
+    build_files(project, out, None)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
