@@ -124,3 +124,32 @@ def test_a_build_that_fails_in_its_last_backend_writes_nothing(
     monkeypatch.undo()
     build_files(project, out, None)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_failed_build_leaves_no_staging_and_no_new_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project_at(tmp_path / "live")
+    out = tmp_path / "new" / "out"
+    last = registry.used_by(project)[-1]
+
+    def broken(self, *args, **kwargs):
+        raise SlogenError("rendering failed")
+
+    monkeypatch.setattr(type(last), "render", broken)
+    with pytest.raises(SlogenError):
+        build_files(project, out, None)
+    assert not (tmp_path / "new").exists()
+    monkeypatch.undo()
+    written = build_files(project, out, None)
+    assert sorted(p.name for p in out.iterdir()) == sorted(written)  # nothing hidden left
+    assert all(path.is_file() for paths in written.values() for path in paths)
+
+
+def test_an_output_that_is_a_file_is_a_clean_error(tmp_path: Path) -> None:
+    project = _project_at(tmp_path / "live")
+    out = tmp_path / "out"
+    out.write_text("not a directory")
+    with pytest.raises(SlogenError, match="cannot write to"):
+        build_files(project, out, None)
+    assert out.read_text() == "not a directory"

@@ -6,6 +6,10 @@ committed or fed to other tooling (a Kubernetes PrometheusRule, for example).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,47 +27,32 @@ def build_files(
     """Render every backend some SLO uses (all before writing anything, so a render error
     writes nothing). ``overrides`` maps a backend to build options that replace its target's
     settings (e.g. ``{"prometheus": {"format": "prometheusrule"}}``). With Prometheus, the
-    Alertmanager fragment for its alerts is written too, to ``alertmanager/alertmanager.yml``."""
-    # Each file's text is compared with what the output already holds as soon as it is made,
-    # and only the texts that differ are kept until everything has rendered: a rebuild holds
-    # little more than one backend's resources at a time.
-    pending: dict[str, list[tuple[Path, str | None]]] = {}
-    for backend in registry.used_by(project):
-        settings = project.target(backend.name)
-        options = {
-            name: settings.option(name)
-            for name in backend.capabilities.build_options
-            if settings.option(name) is not None
-        }
-        options.update({k: v for k, v in (overrides or {}).get(backend.name, {}).items() if v})
-        pending[backend.name] = _to_write(
-            output / backend.name, backend.files(backend.render(project, templates), options)
-        )
-    if "prometheus" in pending:  # the Alertmanager side of its alerts (slogen.alertmanager)
-        from slogen.alertmanager import text as alertmanager
+    Alertmanager fragment for its alerts is written too, to ``alertmanager/alertmanager.yml``.
 
-        directory = alertmanager.DIRECTORY
-        pending[directory] = _to_write(output / directory, alertmanager.files(project))
-    written: dict[str, list[Path]] = {}
-    for name, files in pending.items():
-        directory = output / name
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            for path, text in files:
-                if text is not None:
-                    path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise SlogenError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
-        written[name] = [path for path, _ in files]
-    return written
+    A file whose text differs from the output's is written at once, under a staging directory
+    inside ``output``, and moved into place only once every backend has rendered; a failure
+    removes the staging directory. So the texts of 5,000 SLOs (some 200 MB) are never all held
+    at once, and what the output held is changed only by a build that succeeds.
+    """
+    staging = _Staging(output)
+    try:
+        for backend in registry.used_by(project):
+            settings = project.target(backend.name)
+            options = {
+                name: settings.option(name)
+                for name in backend.capabilities.build_options
+                if settings.option(name) is not None
+            }
+            options.update({k: v for k, v in (overrides or {}).get(backend.name, {}).items() if v})
+            staging.add(backend.name, backend.files(backend.render(project, templates), options))
+        if "prometheus" in staging.files:  # the Alertmanager side of its alerts
+            from slogen.alertmanager import text as alertmanager
 
-
-def _to_write(directory: Path, files: Mapping[str, str]) -> list[tuple[Path, str | None]]:
-    """Each file's path, in name order, with its text, or None where it already holds it."""
-    return [
-        (path, None if _holds(path, text) else text)
-        for path, text in ((directory / name, files[name]) for name in sorted(files))
-    ]
+            staging.add(alertmanager.DIRECTORY, alertmanager.files(project))
+    except BaseException:
+        staging.discard(failed=True)
+        raise
+    return staging.commit()
 
 
 def _holds(path: Path, text: str) -> bool:
@@ -74,3 +63,72 @@ def _holds(path: Path, text: str) -> bool:
         return path.read_text(encoding="utf-8") == text
     except (OSError, UnicodeDecodeError):
         return False
+
+
+class _Staging:
+    """Files written under a hidden directory of ``output`` until :meth:`commit` moves them."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        # the directories this build would create (output and missing parents), deepest first
+        self.created = [d for d in (output, *output.parents) if not d.exists()]
+        self.root: Path | None = None
+        self.files: dict[str, list[tuple[Path, Path | None]]] = {}  # name -> (final, staged)
+
+    def add(self, name: str, files: Mapping[str, str]) -> None:
+        directory = self.output / name
+        entries: list[tuple[Path, Path | None]] = []
+        for file_name in sorted(files):
+            path, text = directory / file_name, files[file_name]
+            staged = None
+            if not _holds(path, text):
+                staged = self._directory(directory) / file_name
+                try:
+                    staged.write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise _cannot_write(directory, exc) from exc
+            entries.append((path, staged))
+        self.files[name] = entries
+
+    def _directory(self, directory: Path) -> Path:
+        if self.root is None:
+            try:
+                self.output.mkdir(parents=True, exist_ok=True)
+                self.root = Path(tempfile.mkdtemp(prefix=".slogen-build-", dir=self.output))
+            except OSError as exc:
+                raise _cannot_write(directory, exc) from exc
+        staged = self.root / directory.name
+        staged.mkdir(exist_ok=True)
+        return staged
+
+    def commit(self) -> dict[str, list[Path]]:
+        written: dict[str, list[Path]] = {}
+        try:
+            for name, entries in self.files.items():
+                directory = self.output / name
+                try:
+                    directory.mkdir(parents=True, exist_ok=True)
+                    for path, staged in entries:
+                        if staged is not None:
+                            os.replace(staged, path)
+                except OSError as exc:
+                    raise _cannot_write(directory, exc) from exc
+                written[name] = [path for path, _ in entries]
+        finally:
+            self.discard(failed=False)
+        return written
+
+    def discard(self, failed: bool) -> None:
+        """Remove the staging directory; after a failure also the (empty) directories this
+        build created, so that it leaves nothing behind."""
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+        if failed:
+            for directory in self.created:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # only ever an empty one
+
+
+def _cannot_write(directory: Path, exc: OSError) -> SlogenError:
+    return SlogenError(f"cannot write to {directory}: {exc.strerror or exc}")
