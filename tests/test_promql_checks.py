@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from slogen.backends.prometheus.checks import (
+    difference_problem,
     experimental_functions,
     meaning_problems,
     promql_problem,
 )
-from slogen.backends.prometheus.render import events_expr
+from slogen.backends.prometheus.render import events_expr, good_to_errors, substitute
 from slogen.backends.prometheus.semantics import INCREASE, RATE, query_kind
 from slogen.backends.prometheus.source import PrometheusSource
 from slogen.errors import Location
@@ -188,3 +189,32 @@ def test_each_query_is_classified_and_the_rules_count_events_for_it() -> None:
     assert events_expr(total, INCREASE, 3600, 300) == f"sum_over_time({total}[1h]) * 60 / 300"
     assert events_expr("t", RATE, 3600, 300) == "sum_over_time(t[1h]) * 60"
     assert events_expr("t", RATE, 300, 300) == "t * 300"
+
+
+# (total, good): the errors rule of a ``good`` SLI is "(total) - (good)"; whether it is a valid
+# rule is decided without parsing when neither query can break the other (see
+# difference_problem), so promtool checks that shortcut's verdicts, both ways.
+DIFFERENCES = [
+    ("sum(rate(x_total[{{ window }}]))", 'sum(rate(x_total{code!~"5.."}[{{ window }}]))'),
+    (
+        "sum(rate(x_total[{{ window }}]))",
+        "sum(rate(x_total{ok='1'}[{{ window }}])) # the good ones",
+    ),
+    ("sum(rate(x_total[{{ window }}])) # all of them", "sum(rate(y_total[{{ window }}]))"),
+    ("sum(increase(x_total[{{ window }}]))", "sum(increase(y_total[{{ window }}] offset 1m))"),
+    ('sum(rate(x_total{a="#"}[{{ window }}]))', 'sum(rate(y_total{a="#"}[{{ window }}]))'),
+    ("sum(rate(x_total[{{ window }}:1m]))", "sum(rate(y_total[{{ window }}:1m]))"),
+    ("sum(rate(x_total[{{ window }}])) # all\n+ 0", "sum(rate(y_total[{{ window }}]))"),
+]
+
+
+@pytest.mark.parametrize(("total", "good"), DIFFERENCES)
+def test_total_minus_good_is_refused_exactly_when_promtool_refuses_it(
+    total: str, good: str, tmp_path: Path
+) -> None:
+    promtool = need_promtool(promtool_or_none())
+    source = PrometheusSource(total=total, good=good)
+    for query in (total, good):  # each alone is a valid rule: only the difference is in question
+        assert promql_problem(substitute(query, 300)) is None
+    expected = promtool_accepts(promtool, good_to_errors(source, 300), tmp_path)
+    assert (difference_problem(source, 300) is None) is expected

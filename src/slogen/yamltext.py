@@ -60,8 +60,11 @@ class _Unusual(Exception):
     """Something whose exact PyYAML text this module does not reproduce."""
 
 
-# value -> (what follows "key: " on its line, the lines of a block scalar or None)
-_values: dict[tuple[type, object], tuple[str, tuple[str, ...] | None]] = {}
+# value -> (what follows "key: " on its line, the lines of a block scalar or None). Strings, by
+# far the most common scalars, are kept by themselves: no key tuple to build for each lookup.
+_Written = tuple[str, tuple[str, ...] | None]
+_strings: dict[str, _Written] = {}
+_values: dict[tuple[type, object], _Written] = {}
 _keys: dict[str, str] = {}
 
 
@@ -83,7 +86,7 @@ _QUICK_LENGTH = 4_000
 _LITERAL = re.compile(r"[!-~][ -~\n]*")
 
 
-def _quick(value: str) -> tuple[str, tuple[str, ...] | None] | None:
+def _quick(value: str) -> _Written | None:
     if len(value) > _QUICK_LENGTH:  # PyYAML folds scalars longer than its width
         return None
     if "\n" not in value:
@@ -106,35 +109,49 @@ def _quick(value: str) -> tuple[str, tuple[str, ...] | None] | None:
     return None
 
 
-def _scalar(value: object) -> tuple[str, tuple[str, ...] | None]:
+def _scalar(value: object) -> _Written:
+    if value.__class__ is str:
+        found = _strings.get(value)  # type: ignore[call-overload]
+        if found is None:
+            found = _quick(value)  # type: ignore[arg-type]
+            if found is None:
+                found = _remember(_strings, value, _written(value))
+            elif found[1] is None:
+                # One-line strings repeat (labels, windows, severities); a literal block is an
+                # expression or a description, written once, and not copied into the cache.
+                _remember(_strings, value, found)
+        return found
+    if value.__class__ not in _SCALARS:
+        raise _Unusual
     # -0.0 == 0.0 (and True == 1, told apart by the class): floats are keyed by their repr
     cache_key = (float, repr(value)) if value.__class__ is float else (value.__class__, value)
     found = _values.get(cache_key)
-    if found is not None:
-        return found
-    if value.__class__ is str:
-        found = _quick(value)  # type: ignore[arg-type]
-        if found is not None:
-            return found
-    elif value.__class__ not in _SCALARS:
-        raise _Unusual
+    if found is None:
+        found = _remember(_values, cache_key, _written(value))
+    return found
+
+
+def _remember(cache: dict[Any, _Written], key: object, found: _Written) -> _Written:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = found
+    return found
+
+
+def _written(value: object) -> _Written:
+    """How PyYAML writes the scalar ``value`` (asked of PyYAML itself)."""
     first, _, rest = reference({"k": value}).partition("\n")
     head = first[3:]
     if any(mark in head for mark in _OTHER_BREAKS):  # a scalar folded over lines at an indent
         raise _Unusual
     if rest == "":
-        found = (head, None)
-    elif head[:1] in ("|", ">") and rest.endswith("\n"):
+        return (head, None)
+    if head[:1] in ("|", ">") and rest.endswith("\n"):
         lines = rest[:-1].split("\n")
         if any(line and not line.startswith("  ") for line in lines):
             raise _Unusual
-        found = (head, tuple(line[2:] for line in lines))
-    else:  # e.g. a quoted scalar PyYAML folds over several lines
-        raise _Unusual
-    if len(_values) >= _CACHE_LIMIT:
-        _values.clear()
-    _values[cache_key] = found
-    return found
+        return (head, tuple(line[2:] for line in lines))
+    raise _Unusual  # e.g. a quoted scalar PyYAML folds over several lines
 
 
 def _key(key: object) -> str:
@@ -169,7 +186,9 @@ def _mapping(value: dict, indent: str, first: str, out: list[str], seen: set[int
     instead (``- `` when the mapping is a sequence item)."""
     prefix = first or indent
     for key, item in value.items():
-        out.append(prefix + _key(key))
+        # the cache lookups inline: this loop runs for every key of every rule
+        text = _keys.get(key) if key.__class__ is str else None
+        start = prefix + (text or _key(key))
         prefix = indent
         cls = item.__class__
         if cls is dict or cls is list:
@@ -177,16 +196,16 @@ def _mapping(value: dict, indent: str, first: str, out: list[str], seen: set[int
                 raise _Unusual
             seen.add(id(item))
             if not item:
-                out.append(": {}\n" if cls is dict else ": []\n")
+                out.append(start + (": {}\n" if cls is dict else ": []\n"))
             elif cls is dict:
-                out.append(":\n")
+                out.append(start + ":\n")
                 _mapping(item, indent + "  ", "", out, seen)
             else:
-                out.append(":\n")
+                out.append(start + ":\n")
                 _sequence(item, indent, out, seen)  # PyYAML's sequences in mappings: no indent
             continue
-        head, lines = _scalar(item)
-        out.append(": " + head + "\n")
+        head, lines = (_strings.get(item) if cls is str else None) or _scalar(item)
+        out.append(f"{start}: {head}\n")
         if lines is not None:
             inner = indent + "  "
             out.extend(inner + line + "\n" if line else "\n" for line in lines)

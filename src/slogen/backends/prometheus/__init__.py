@@ -11,6 +11,7 @@ over VictoriaMetrics), :mod:`.amp` (Amazon Managed Service for Prometheus).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from slogen.backends import common
@@ -64,14 +65,11 @@ class PrometheusBackend:
     def render(self, project: Project, templates: str | None) -> list[Resource]:
         from slogen.backends.prometheus import no_traffic
         from slogen.backends.prometheus.render import render
-        from slogen.backends.prometheus.rulefiles import with_project
 
         tname = target_label(project.target(self.name))
-        resources = render(project, tname, templates)
-        resources = common.with_no_traffic(
-            project, resources, self.name, no_traffic.alert, templates
-        )
-        return with_project(resources, project.project)  # the alerts' project annotation
+        resources = render(project, tname, templates)  # every alert with the project annotation
+        no_traffic_alert = partial(no_traffic.alert, project=project.project)
+        return common.with_no_traffic(project, resources, self.name, no_traffic_alert, templates)
 
     def files(self, resources: Sequence[Resource], options: Mapping[str, object]) -> dict[str, str]:
         from slogen.backends.prometheus.rulefiles import rule_files

@@ -36,7 +36,6 @@ accepts can still page wrongly:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from slogen.backends.prometheus.names import amp_problem
 from slogen.backends.prometheus.render import base_window, good_to_errors, substitute
@@ -44,7 +43,7 @@ from slogen.backends.prometheus.semantics import (
     KINDS,
     SENTINEL_TEXT,
     label_filters,
-    parsed,
+    reading,
     shape_of,
     template_kind,
 )
@@ -76,47 +75,26 @@ _NOT_INSTANT = {
 }
 
 
-@lru_cache(maxsize=4096)
 def promql_problem(query: str) -> str | None:
     """Why Prometheus would reject ``query`` as a rule expression, or None."""
-    expr = parsed(query)
-    if isinstance(expr, ValueError):
-        exc = expr
+    read = reading(query)
+    if read.error is not None:
         for old, new in RENAMED.items():
-            if f"'{old}'" in str(exc):
-                return f"PromQL does not parse: {exc}; use {new}"
-        return f"PromQL does not parse: {exc}"
-    while type(expr).__name__ == "ParenExpr":
-        expr = expr.expr
-    kind = _NOT_INSTANT.get(type(expr).__name__)
+            if f"'{old}'" in read.error:
+                return f"PromQL does not parse: {read.error}; use {new}"
+        return f"PromQL does not parse: {read.error}"
+    kind = _NOT_INSTANT.get(read.outer)
     if kind is not None:
         return f"the query yields {kind}, but a rule needs an instant vector or a scalar"
     return None
 
 
-@lru_cache(maxsize=4096)
 def experimental_functions(query: str) -> tuple[str, ...]:
     """The experimental functions and aggregations a (parsable) query uses."""
-    import promql_parser
-
-    found: set[str] = set()
-
-    def visit(node: object) -> None:
-        kind = type(node).__name__
-        if kind == "Call":
-            name = node.func.name  # type: ignore[attr-defined]
-        elif kind == "AggregateExpr":
-            name = str(node.op)  # type: ignore[attr-defined]
-        else:
-            return
-        if name in EXPERIMENTAL:
-            found.add(name)
-
-    expr = parsed(query)
-    if isinstance(expr, ValueError):
-        raise expr
-    promql_parser.walk(expr, visit)
-    return tuple(sorted(found))
+    read = reading(query)
+    if read.error is not None:
+        raise ValueError(read.error)
+    return tuple(sorted(read.functions & EXPERIMENTAL))
 
 
 # A quoted metric name as the first thing in a selector's braces: {"name"} or {"name", ...}
@@ -214,7 +192,7 @@ def validate(project: Project) -> list[Problem]:
                 label_clashes(source, where, slo.location, bad, labels_set_by_slogen(service, slo))
             )
             if source.good is not None and not bad:
-                reason = promql_problem(good_to_errors(source, base))
+                reason = difference_problem(source, base)
                 if reason is not None:
                     problems.append(
                         Problem(
@@ -225,6 +203,22 @@ def validate(project: Project) -> list[Problem]:
                         )
                     )
     return problems
+
+
+def difference_problem(source: PrometheusSource, base: int) -> str | None:
+    """Why ``(total) - (good)``, the errors rule of a ``good`` SLI, is not a valid rule, when
+    each query alone is (neither is in validate's ``bad``).
+
+    Parsing is most of validate's time and these are its longest queries, so the difference is
+    parsed only when it might fail. It cannot when both queries write ``{{ window }}`` only as
+    the range of rate() or increase() (then each parses with the base range exactly as it did
+    with the sentinel, :func:`.semantics.template_kind`) and neither has a ``#``: a comment
+    running to the end of a query would swallow the closing parenthesis.
+    """
+    queries = (source.total, source.good or "")
+    if all("#" not in query and template_kind(query) is not None for query in queries):
+        return None
+    return promql_problem(good_to_errors(source, base))
 
 
 def auth_problems(target: TargetSettings) -> list[Problem]:

@@ -24,6 +24,7 @@ from typing import Any
 from slogen import templating
 from slogen.backends import common
 from slogen.backends.prometheus.render import literal_labels, literal_text, recording_rules
+from slogen.backends.scope import PROJECT_ANNOTATION
 from slogen.durations import format_duration
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Service
@@ -44,8 +45,11 @@ def total_record(service: Service, slo: SLO) -> str:
     return next(name for name in names if name.startswith(TOTAL_RECORD_PREFIX))
 
 
-def alert_rule(service: Service, slo: SLO, templates: str | None) -> dict[str, Any]:
-    """The alerting rule of one SLO's no-traffic alert (which must be set)."""
+def alert_rule(
+    service: Service, slo: SLO, templates: str | None, project: str | None = None
+) -> dict[str, Any]:
+    """The alerting rule of one SLO's no-traffic alert (which must be set), with the project's
+    annotation as on the tiers' alerts (:class:`.render.SloAlerts`)."""
     no_traffic = slo.alerting.no_traffic
     assert no_traffic is not None
     series = f'{total_record(service, slo)}{{service="{service.name}",slo="{slo.name}"}}'
@@ -72,6 +76,8 @@ def alert_rule(service: Service, slo: SLO, templates: str | None) -> dict[str, A
     }
     if slo.alerting.runbook:
         annotations["runbook_url"] = context["runbook"]
+    if project:
+        annotations[PROJECT_ANNOTATION] = project
     return {
         "alert": alert_name(service, slo),
         "expr": f"{series} == 0\nor\nabsent({series})",
@@ -81,11 +87,13 @@ def alert_rule(service: Service, slo: SLO, templates: str | None) -> dict[str, A
     }
 
 
-def alert(service: Service, slo: SLO, templates: str | None, tname: str) -> Resource:
+def alert(
+    service: Service, slo: SLO, templates: str | None, tname: str, project: str | None = None
+) -> Resource:
     """The SLO's no-traffic alert at the target ``tname``, keyed ``<service>/<slo>/no-traffic``
     and written into the SLO's group after its tiers."""
     base_key = f"{service.name}/{slo.name}"
-    body = alert_rule(service, slo, templates)
+    body = alert_rule(service, slo, templates, project)
     key = f"{base_key}/{body['labels']['tier']}"
     return Resource("prometheus", tname, "alert", key, body, depends_on=(base_key,))
 

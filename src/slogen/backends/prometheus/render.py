@@ -37,9 +37,9 @@ from slogen import templating
 from slogen.backends import common
 from slogen.backends.prometheus.semantics import INCREASE, query_kind
 from slogen.backends.prometheus.source import WINDOW_PLACEHOLDER, PrometheusSource
+from slogen.backends.scope import PROJECT_ANNOTATION
 from slogen.durations import format_duration
 from slogen.engine import TierMath, analyse_slo
-from slogen.numbers import fmt
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Project, Service
 
@@ -129,14 +129,6 @@ def events_expr(total: str, kind: str, window: int, base: int) -> str:
     return f"{summed} / {base}" if kind == INCREASE else summed
 
 
-def annotation_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
-    """Numbers and names the templates may use, already rounded for people; the spec's free
-    text written for Go templates (:func:`literal_text`)."""
-    return literal_text(
-        {**common.template_context(service, slo, math), "slo_description": slo.description}
-    )
-
-
 def literal_text(context: dict[str, Any]) -> dict[str, Any]:
     """``context`` with the spec's free text (descriptions, runbook) escaped for Go templates:
     Prometheus expands every annotation as one, so ``{{ foo }}`` in a description made
@@ -151,54 +143,93 @@ def literal_labels(labels: dict[str, str]) -> dict[str, str]:
     return {k: templating.go_template_literal(v) for k, v in labels.items()}
 
 
-def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None) -> dict[str, Any]:
-    sel = _selector(service.name, slo.name)
-    threshold = fmt(math.threshold)
-    parts = [
-        f"slogen:sli_error_ratio:rate{format_duration(math.long)}{sel} > {threshold}",
-        f"slogen:sli_error_ratio:rate{format_duration(math.short)}{sel} > {threshold}",
-    ]
-    if slo.alerting.min_events:
-        parts.append(
-            f"slogen:sli_events:count{format_duration(math.long)}{sel} >= {slo.alerting.min_events}"
+class SloAlerts:
+    """What the alerts of every tier of one SLO share, worked out once per SLO rather than for
+    each tier: the templates' names and numbers of the SLO (free text escaped,
+    :func:`literal_text`), the labels every alert carries (escaped, :func:`literal_labels`),
+    the alert's name and the series selector. A tier's alert adds its own numbers and routing
+    (:meth:`rule`).
+
+    ``project`` (the project's name, if it has one) is the annotation ``slogen_project`` on every
+    alert: the one place in a rule that every store keeps as written (files, vmalert, a ruler,
+    AMP) and that changes no series or alert identity (a label would). Recording rules have no
+    annotations: a group is its alerts' project."""
+
+    def __init__(self, service: Service, slo: SLO, project: str | None = None) -> None:
+        self.service = service
+        self.slo = slo
+        self.project = project
+        self.selector = _selector(service.name, slo.name)
+        self.name = alert_name(service.name, slo.name)
+        self.context = literal_text(
+            {**common.slo_fields(service, slo), "slo_description": slo.description}
         )
-    labels: dict[str, str] = dict(service.labels)
-    if service.owner:
-        labels["team"] = service.owner
-    # routing labels may set `team`
-    labels.update(dict(slo.alerting.for_severity(math.severity).route("prometheus")))
-    labels.update(
-        {"severity": math.severity, "service": service.name, "slo": slo.name, "tier": math.id}
-    )
-    if slo.category:  # alerts only: a new label on recording rules would split their series
-        labels["category"] = slo.category
-    context = annotation_context(service, slo, math)
-    annotations = {
-        "summary": templating.render("prometheus/summary.txt.j2", templates, **context),
-        "description": templating.render("prometheus/description.txt.j2", templates, **context),
-    }
-    if slo.alerting.runbook:
-        annotations["runbook_url"] = context["runbook"]
-    annotations.update(
-        {
-            "burn_rate": context["burn_rate"],
-            "threshold": threshold,
-            "long_window": context["long"],
-            "short_window": context["short"],
-            "budget": context["budget"],
+        labels: dict[str, str] = dict(service.labels)
+        if service.owner:
+            labels["team"] = service.owner
+        self.labels = literal_labels(labels)
+
+    def rule(self, math: TierMath, templates: str | None) -> dict[str, Any]:
+        """The alerting rule of one tier."""
+        service, slo, sel = self.service, self.slo, self.selector
+        context = {**self.context, **common.tier_fields(math)}
+        threshold = context["threshold"]  # fmt(math.threshold), formatted once per tier
+        parts = [
+            f"slogen:sli_error_ratio:rate{context['long']}{sel} > {threshold}",
+            f"slogen:sli_error_ratio:rate{context['short']}{sel} > {threshold}",
+        ]
+        if slo.alerting.min_events:
+            parts.append(
+                f"slogen:sli_events:count{context['long']}{sel} >= {slo.alerting.min_events}"
+            )
+        labels = dict(self.labels)
+        # routing labels may set `team`
+        labels.update(
+            literal_labels(dict(slo.alerting.for_severity(math.severity).route("prometheus")))
+        )
+        tier_labels = {
+            "severity": math.severity,
+            "service": service.name,
+            "slo": slo.name,
+            "tier": math.id,
         }
-    )
-    return {
-        "alert": alert_name(service.name, slo.name),
-        "expr": "\nand\n".join(parts),
-        "labels": dict(sorted(literal_labels(labels).items())),
-        "annotations": annotations,
-    }
+        if slo.category:  # alerts only: a new label on recording rules would split their series
+            tier_labels["category"] = slo.category
+        labels.update(literal_labels(tier_labels))
+        annotations = {
+            "summary": templating.render("prometheus/summary.txt.j2", templates, **context),
+            "description": templating.render("prometheus/description.txt.j2", templates, **context),
+        }
+        if slo.alerting.runbook:
+            annotations["runbook_url"] = context["runbook"]
+        annotations.update(
+            {
+                "burn_rate": context["burn_rate"],
+                "threshold": threshold,
+                "long_window": context["long"],
+                "short_window": context["short"],
+                "budget": context["budget"],
+            }
+        )
+        if self.project:
+            annotations[PROJECT_ANNOTATION] = self.project
+        return {
+            "alert": self.name,
+            "expr": "\nand\n".join(parts),
+            "labels": dict(sorted(labels.items())),
+            "annotations": annotations,
+        }
+
+
+def alert_rule(service: Service, slo: SLO, math: TierMath, templates: str | None) -> dict[str, Any]:
+    """The alerting rule of one tier of an SLO (render makes every tier's from one
+    :class:`SloAlerts`)."""
+    return SloAlerts(service, slo).rule(math, templates)
 
 
 def render(project: Project, tname: str, templates: str | None = None) -> list[Resource]:
     """Desired resources at the target called ``tname``: per SLO a recording-rules resource and
-    one alert per tier."""
+    one alert per tier (with the project's annotation, :class:`SloAlerts`)."""
     resources: list[Resource] = []
     for service in project.services:
         for slo in service.slos:
@@ -214,6 +245,7 @@ def render(project: Project, tname: str, templates: str | None = None) -> list[R
                     {"rules": recording_rules(service, slo)},
                 )
             )
+            alerts = SloAlerts(service, slo, project.project)
             for math in analyse_slo(slo):
                 resources.append(
                     Resource(
@@ -221,7 +253,7 @@ def render(project: Project, tname: str, templates: str | None = None) -> list[R
                         tname,
                         "alert",
                         f"{base_key}/{math.id}",
-                        alert_rule(service, slo, math, templates),
+                        alerts.rule(math, templates),
                         depends_on=(base_key,),
                     )
                 )

@@ -7,7 +7,6 @@ and what the files target compares against, so a plan with no changes rewrites n
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from slogen import yamltext
@@ -50,27 +49,6 @@ def groups_for(resources: list[Resource]) -> dict[str, list[dict[str, Any]]]:
         else:
             by_slo[slo_key]["rules"].append(res.body)
     return {service: [by_slo[k] for k in keys] for service, keys in services.items()}
-
-
-def with_project(resources: list[Resource], project: str | None) -> list[Resource]:
-    """Rendered resources with the project on every alert, as the annotation
-    ``slogen_project``: the one place in a rule that every store keeps as written (files,
-    vmalert, a ruler, AMP) and that changes no series or alert identity (a label would).
-    Recording rules have no annotations: a group is its alerts' project."""
-    if not project:
-        return resources
-    return [
-        replace(
-            r,
-            body={
-                **r.body,
-                "annotations": {**r.body.get("annotations", {}), PROJECT_ANNOTATION: project},
-            },
-        )
-        if r.kind == "alert"
-        else r
-        for r in resources
-    ]
 
 
 def project_of_groups(groups: list[dict[str, Any]]) -> str | None:

@@ -141,12 +141,8 @@ def _labels(node: object) -> frozenset[str] | None:
     return None
 
 
-@lru_cache(maxsize=1024)
 def parsed(query: str) -> object:
-    """The parsed query, or the ValueError that says why it does not parse. Validation asks
-    several questions of each query (does it parse, what does it yield, which functions, what
-    shape) and parsing, which builds the syntax tree's Python objects, is most of what any of
-    them costs: each query is parsed once."""
+    """The parsed query, or the ValueError that says why it does not parse."""
     import promql_parser
 
     try:
@@ -155,24 +151,76 @@ def parsed(query: str) -> object:
         return exc
 
 
-@lru_cache(maxsize=32768)
-def shape_of(template: str) -> QueryShape | None:
-    """The shape of a query template; None when it does not parse (reported elsewhere)."""
-    expr = parsed(WINDOW_PLACEHOLDER.sub(SENTINEL_TEXT, template))
+@dataclass(frozen=True)
+class Reading:
+    """All that validation and rendering ask of one parsed query, kept instead of its syntax
+    tree. Parsing, which builds the tree's Python objects, is most of what any question costs,
+    so each query is parsed once and read completely (:func:`reading`); the tree is then
+    dropped, and a run over thousands of queries keeps only these few strings per query."""
+
+    error: str | None  # why the query does not parse (the rest is empty then)
+    outer: str = ""  # the node class of the outermost expression inside any parentheses
+    functions: frozenset[str] = frozenset()  # every function and aggregation it uses
+    shape: QueryShape | None = None  # with placeholders=0: the template is not known here
+
+
+@lru_cache(maxsize=1024)
+def reading(query: str) -> Reading:
+    """What ``query`` is (:class:`Reading`), from one parse. Validation asks its questions of a
+    query one right after the other, and the shapes render asks about are kept by
+    :func:`shape_of`: a small cache shares the parse."""
+    expr = parsed(query)
     if isinstance(expr, ValueError):
-        return None
+        return Reading(str(expr))
+    outer = expr
+    while type(outer).__name__ == "ParenExpr":
+        outer = outer.expr  # type: ignore[attr-defined]
+    functions: set[str] = set()
+    _functions(expr, functions)
     found: dict[str, list] = {"holders": [], "filters": [], "scaled": []}
     _walk(expr, "", found)
     filters: dict[str, set[str]] = {}
     for label, text in found["filters"]:
         filters.setdefault(label, set()).add(text)
-    return QueryShape(
+    shape = QueryShape(
         tuple(found["holders"]),
-        len(WINDOW_PLACEHOLDER.findall(template)),
+        0,
         _labels(expr),
         tuple(sorted((k, frozenset(v)) for k, v in filters.items())),
         tuple(found["scaled"]),
     )
+    return Reading(None, type(outer).__name__, frozenset(functions), shape)
+
+
+def _functions(node: object, found: set[str]) -> None:
+    """Add the functions and aggregations below ``node`` to ``found``: the same nodes
+    ``promql_parser.walk`` visits, without its callback into Python for every node (which cost
+    more than the parse)."""
+    kind = type(node).__name__
+    if kind == "Call":
+        found.add(node.func.name)  # type: ignore[attr-defined]
+        for arg in node.args:  # type: ignore[attr-defined]
+            _functions(arg, found)
+    elif kind == "AggregateExpr":
+        found.add(str(node.op))  # type: ignore[attr-defined]
+        if node.param is not None:  # type: ignore[attr-defined]
+            _functions(node.param, found)  # type: ignore[attr-defined]
+        _functions(node.expr, found)  # type: ignore[attr-defined]
+    elif kind == "BinaryExpr":
+        _functions(node.lhs, found)  # type: ignore[attr-defined]
+        _functions(node.rhs, found)  # type: ignore[attr-defined]
+    elif kind in ("ParenExpr", "UnaryExpr", "SubqueryExpr"):
+        _functions(node.expr, found)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=32768)
+def shape_of(template: str) -> QueryShape | None:
+    """The shape of a query template; None when it does not parse (reported elsewhere)."""
+    read = reading(WINDOW_PLACEHOLDER.sub(SENTINEL_TEXT, template)).shape
+    if read is None:
+        return None
+    placeholders = len(WINDOW_PLACEHOLDER.findall(template))
+    return QueryShape(read.holders, placeholders, read.labels, read.filters, read.scaled)
 
 
 def kept_labels(template: str) -> frozenset[str] | None:

@@ -65,8 +65,8 @@ def project_of(group: Group) -> str | None:
 
     The ruler keeps rules as written but has no place for a tag, and a namespace per project
     would orphan the groups in today's namespace; so the project is the ``slogen_project``
-    annotation render puts on every alert (:func:`slogen.backends.prometheus.rulefiles.
-    with_project`): it changes no series and no alert identity, and adopting a group written
+    annotation render puts on every alert (:class:`slogen.backends.prometheus.render.
+    SloAlerts`): it changes no series and no alert identity, and adopting a group written
     before projects is an ordinary update of its alerts.
     """
     return project_of_groups([group])
