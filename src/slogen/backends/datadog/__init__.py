@@ -13,12 +13,12 @@ comparison form of live objects), :mod:`.files` (the ``files`` target), :mod:`.a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from slogen.backends import common
 from slogen.backends.contract import Capabilities, HistoryReader, Target
 from slogen.backends.datadog import dashboard, no_traffic
 from slogen.backends.datadog.checks import validate
-from slogen.backends.datadog.facts import with_project
 from slogen.backends.datadog.files import STORE
 from slogen.backends.datadog.forms import plan_notes, tier_forms
 from slogen.backends.datadog.render import render as render_resources
@@ -52,11 +52,15 @@ class DatadogBackend:
         return validate(project) + no_traffic.validate(project)
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
+        # every object carries the project's tag (the ownership tags' scope), given at render
         resources = render_resources(project, templates)
         resources = common.with_no_traffic(
-            project, resources, self.name, no_traffic.monitor, templates
+            project,
+            resources,
+            self.name,
+            partial(no_traffic.monitor, project=project.project),
+            templates,
         )
-        resources = with_project(resources, project.project)  # the ownership tags' scope
         # one dashboard per service, after the service's SLOs and monitors (it names the SLOs)
         return dashboard.with_dashboards(resources, dashboard.render(project, templates))
 

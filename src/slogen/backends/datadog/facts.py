@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
 from slogen.backends.scope import PROJECT_TAG
 from slogen.durations import format_duration
-from slogen.resources import MANAGED_BY, Resource
+from slogen.resources import MANAGED_BY
 from slogen.spec.model import SLO, Service
 
 BACKEND = "datadog"
@@ -85,6 +84,12 @@ def number(value: Any) -> Any:
     return int(as_float) if as_float.is_integer() else as_float
 
 
+def key_tag(key: str) -> str:
+    """The ``slogen-key`` tag of one object, as :func:`tag` writes it (not through its cache:
+    every object has a key of its own, so caching these would only fill the cache)."""
+    return tag.__wrapped__(f"slogen-key:{key}")
+
+
 @lru_cache(maxsize=65536)
 def tag(text: str) -> str:
     """One tag as Datadog stores it: lower-case, unsupported characters as ``_``."""
@@ -118,17 +123,6 @@ def base_tags(service: Service, slo: SLO, key: str) -> list[str]:
 def project_tag(project: str) -> str:
     """The tag that scopes an object to its slogen project (see :mod:`slogen.backends.scope`)."""
     return tag(f"{PROJECT_TAG}:{project}")
-
-
-def with_project(resources: list[Resource], project: str | None) -> list[Resource]:
-    """Rendered resources with the project tag among their ownership tags (sorted, as the
-    bodies are in normal form); added in one place, after every object is rendered."""
-    if not project:
-        return resources
-    return [
-        replace(r, body={**r.body, "tags": sorted({*r.body["tags"], project_tag(project)})})
-        for r in resources
-    ]
 
 
 def symbol(kind: str, key: str) -> str:

@@ -41,6 +41,7 @@ from slogen.backends.datadog.facts import (
 )
 from slogen.durations import humanize_duration
 from slogen.engine import TierMath, analyse_slo
+from slogen.memo import ByIdentity
 from slogen.numbers import HUMAN_DIGITS, fmt
 from slogen.spec.model import SLO, Project, Service
 
@@ -145,18 +146,28 @@ def tier_plan(slo: SLO) -> tuple[TierForm, ...]:
     return forms
 
 
+# A TierForm is a function of its TierMath (which engine.analyse_tier shares between SLOs of
+# the same objective, window and policy) and of whether the SLO has min_events: the same object
+# is handed to all such SLOs, so its rounded numbers are computed once, not once per SLO.
+_SHARED: ByIdentity[TierForm] = ByIdentity()
+
+
 def _tier_plan(slo: SLO) -> tuple[TierForm, ...]:
     timeframe = slo_timeframe(slo)
+    guarded = bool(slo.alerting.min_events)
     out = []
     for math in analyse_slo(slo):
-        reason = _native_obstacle(slo, math, timeframe)
-        if reason:
-            form = METRIC_COMPOSITE
-        elif slo.alerting.min_events:
-            form = BURN_RATE_GUARD
-        else:
-            form = BURN_RATE
-        out.append(TierForm(math, form, reason))
+        found = _SHARED.get((math,), (guarded,))
+        if found is None:
+            reason = _native_obstacle(slo, math, timeframe)  # slo.window is math.period
+            if reason:
+                form = METRIC_COMPOSITE
+            elif guarded:
+                form = BURN_RATE_GUARD
+            else:
+                form = BURN_RATE
+            found = _SHARED.put((math,), TierForm(math, form, reason), (guarded,))
+        out.append(found)
     return tuple(out)
 
 

@@ -35,6 +35,7 @@ from slogen.backends.datadog.facts import (
     METRIC_TYPE,
     base_tags,
     metric_window,
+    project_tag,
     references,
     sorted_tags,
     window_text,
@@ -55,8 +56,11 @@ def query(slo: SLO) -> str:
     return f"sum({metric_window(slo.alerting.no_traffic.duration)}):{source.total} <= 0"
 
 
-def monitor(service: Service, slo: SLO, templates: str | None, tname: str) -> Resource:
-    """The no-traffic monitor of one SLO (which has ``alerting.no_traffic``)."""
+def monitor(
+    service: Service, slo: SLO, templates: str | None, tname: str, project: str | None = None
+) -> Resource:
+    """The no-traffic monitor of one SLO (which has ``alerting.no_traffic``), tagged with
+    ``project`` when there is one."""
     no_traffic = slo.alerting.no_traffic
     assert no_traffic is not None
     key = f"{service.name}/{slo.name}/{no_traffic.id}"
@@ -75,6 +79,8 @@ def monitor(service: Service, slo: SLO, templates: str | None, tname: str) -> Re
         f"tier:{no_traffic.id}",
         f"severity:{no_traffic.severity}",
     ]
+    if project:
+        tags.append(project_tag(project))
     body: dict[str, Any] = {
         "name": text_from("datadog/no_traffic_name.txt.j2", templates, **context),
         "type": METRIC_TYPE,

@@ -9,6 +9,8 @@ that :func:`.checks.validate` accepted and rejects nothing itself.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from functools import lru_cache
 from typing import Any
 
 from slogen import templating
@@ -20,8 +22,10 @@ from slogen.backends.datadog.facts import (
     METRIC_TYPE,
     SLO_ALERT_TYPE,
     base_tags,
+    key_tag,
     metric_window,
     number,
+    project_tag,
     references,
     sorted_tags,
     symbol,
@@ -31,6 +35,7 @@ from slogen.backends.datadog.facts import (
 from slogen.backends.datadog.forms import (
     BURN_RATE,
     BURN_RATE_GUARD,
+    METRIC_COMPOSITE,
     TierForm,
     describe_form,
     slo_timeframe,
@@ -78,8 +83,14 @@ text_from = templating.render  # one loaded template per name and directory, tid
 
 
 def _with_key(tags: list[str], key: str) -> list[str]:
-    """Normalised shared tags plus this object's ``slogen-key`` tag, sorted."""
-    return sorted({*tags, tag(f"slogen-key:{key}")})
+    """Normalised shared tags (sorted and unique, as :func:`.facts.sorted_tags` leaves them)
+    plus this object's ``slogen-key`` tag, in its place: the tags of every monitor of a tier
+    but one, sorted once per tier."""
+    own = key_tag(key)
+    at = bisect_left(tags, own)
+    if at < len(tags) and tags[at] == own:
+        return list(tags)
+    return [*tags[:at], own, *tags[at:]]
 
 
 def _error_ratio(source: DatadogSource) -> str:
@@ -115,10 +126,11 @@ def message_text(base: dict[str, Any]) -> dict[str, Any]:
     return {k: templating.datadog_literal(v) if k in free else v for k, v in base.items()}
 
 
-def context(slo: SLO, base: dict[str, Any], tf: TierForm, key: str) -> dict[str, Any]:
-    """Everything the notifying monitor's templates may use for one tier."""
+def context(slo: SLO, message_base: dict[str, Any], tf: TierForm, key: str) -> dict[str, Any]:
+    """Everything the notifying monitor's templates may use for one tier (``message_base``:
+    :func:`message_text` of the SLO's :func:`slo_context`)."""
     return {
-        **message_text(base),
+        **message_base,
         **tf.numbers,
         "handles": list(slo.alerting.for_severity(tf.math.severity).route(BACKEND)),
         "key": key,
@@ -170,7 +182,13 @@ def _monitor(
 METRIC_MISSING_DATA = "resolve"
 
 
-def _metric_options(threshold: Any) -> dict[str, Any]:
+# Option blocks are shared by every monitor with the same values (made once per value): bodies
+# are written out and compared, never changed in place, and 1,000 SLOs have some 3,500 monitors.
+_COMPOSITE_OPTIONS: dict[str, Any] = {"notify_no_data": False}
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _metric_options(threshold: int | float) -> dict[str, Any]:
     """Options of a silent metric child (see ``METRIC_MISSING_DATA`` for the missing data).
 
     ``require_full_window`` false: Datadog recommends it for sparse (count) metrics, and a
@@ -183,21 +201,30 @@ def _metric_options(threshold: Any) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
+def _burn_options(burn_rate: str) -> dict[str, Any]:
+    """Options of a burn-rate monitor over ``burn_rate`` (as written in its query)."""
+    return {"thresholds": {"critical": number(float(burn_rate))}, "notify_no_data": False}
+
+
 def _resource(tname: str, kind: str, key: str, body: dict[str, Any]) -> Resource:
     return Resource(BACKEND, tname, kind, key, body, references(body))
 
 
-def _parts(slo: SLO, tf: TierForm, ctx: dict[str, Any], burn: Part, ratio: str) -> list[Part]:
-    """The silent children of a tier's composite: burn-rate or two metric monitors, plus the
-    event-count guard when the SLO has ``min_events``."""
+def _parts(
+    slo: SLO, tf: TierForm, ctx: dict[str, Any], burn: Part | None, ratio: str
+) -> list[Part]:
+    """The silent children of a tier's composite: burn-rate (``burn``) or two metric monitors,
+    plus the event-count guard when the SLO has ``min_events``."""
     math = tf.math
     source = slo.indicator.source(BACKEND)
     assert isinstance(source, DatadogSource)
     parts: list[Part] = []
     if tf.form == BURN_RATE_GUARD:
+        assert burn is not None
         parts.append(burn)
     else:
-        threshold = number(float(tf.threshold))
+        options = _metric_options(number(float(tf.threshold)))
         for role, seconds in (("long", math.long), ("short", math.short)):
             parts.append(
                 (
@@ -206,7 +233,7 @@ def _parts(slo: SLO, tf: TierForm, ctx: dict[str, Any], burn: Part, ratio: str) 
                     f"{window_text(seconds)}",
                     METRIC_TYPE,
                     f"sum({metric_window(seconds)}):{ratio} > {tf.threshold}",
-                    _metric_options(threshold),
+                    options,
                 )
             )
     if slo.alerting.min_events:
@@ -222,15 +249,22 @@ def _parts(slo: SLO, tf: TierForm, ctx: dict[str, Any], burn: Part, ratio: str) 
     return parts
 
 
-def render_slo(service: Service, slo: SLO, templates: str | None, tname: str) -> list[Resource]:
-    """Every resource of one SLO: the SLO object (when it can exist) and each tier's monitors."""
+def render_slo(
+    service: Service, slo: SLO, templates: str | None, tname: str, project: str | None = None
+) -> list[Resource]:
+    """Every resource of one SLO: the SLO object (when it can exist) and each tier's monitors.
+
+    Every object is tagged with ``project`` (see :func:`.facts.project_tag`) when there is one.
+    """
     source = slo.indicator.source(BACKEND)
     assert isinstance(source, DatadogSource)
     base_key = f"{service.name}/{slo.name}"
     timeframe = slo_timeframe(slo)
     resources: list[Resource] = []
     base = slo_context(service, slo)
+    scope = [project_tag(project)] if project else []
     shared_tags = [tag(t) for t in base_tags(service, slo, "") if not t.startswith("slogen-key")]
+    shared_tags.extend(scope)
     if timeframe is not None:
         ctx = {**base, "key": base_key}
         body = {
@@ -239,69 +273,84 @@ def render_slo(service: Service, slo: SLO, templates: str | None, tname: str) ->
             "type": "metric",
             "query": {"numerator": _good_events(source), "denominator": source.total},
             "thresholds": [{"timeframe": timeframe, "target": number(slo.objective)}],
-            "tags": sorted_tags(base_tags(service, slo, base_key)),
+            "tags": sorted_tags([*base_tags(service, slo, base_key), *scope]),
         }
         resources.append(_resource(tname, "slo", base_key, normalise_slo_body(body)))
     ratio = _error_ratio(source)
+    message_base = message_text(base)  # the same for every tier
     for tf in tier_plan(slo):
-        math = tf.math
-        key = f"{base_key}/{math.id}"
-        tier_tags = [*shared_tags, tag(f"tier:{math.id}"), tag(f"severity:{math.severity}")]
-        ctx = context(slo, base, tf, key)
-        ctx["form_text"] = describe_form(slo, tf)
-        name = text_from("datadog/monitor_name.txt.j2", templates, **ctx)
-        message = text_from("datadog/monitor_message.md.j2", templates, **ctx)
-        priority = PRIORITIES.get(math.severity, DEFAULT_PRIORITY)
+        resources.extend(
+            _tier_resources(service, slo, tf, templates, tname, message_base, shared_tags, ratio)
+        )
+    return resources
+
+
+def _tier_resources(
+    service: Service,
+    slo: SLO,
+    tf: TierForm,
+    templates: str | None,
+    tname: str,
+    message_base: dict[str, Any],
+    shared_tags: list[str],
+    ratio: str,
+) -> list[Resource]:
+    """The monitors of one tier: a burn-rate monitor, or a composite after its children."""
+    math = tf.math
+    base_key = f"{service.name}/{slo.name}"
+    key = f"{base_key}/{math.id}"
+    tier_tags = sorted({*shared_tags, tag(f"tier:{math.id}"), tag(f"severity:{math.severity}")})
+    ctx = context(slo, message_base, tf, key)
+    ctx["form_text"] = describe_form(slo, tf)
+    name = text_from("datadog/monitor_name.txt.j2", templates, **ctx)
+    message = text_from("datadog/monitor_message.md.j2", templates, **ctx)
+    priority = PRIORITIES.get(math.severity, DEFAULT_PRIORITY)
+    tier_key_tags = _with_key(tier_tags, key)
+    burn: Part | None = None
+    if tf.form != METRIC_COMPOSITE:  # the forms with an SLO object to watch the burn rate of
         burn_query = (
-            f'burn_rate("{symbol("slo", base_key)}").over("{timeframe}")'
+            f'burn_rate("{symbol("slo", base_key)}").over("{slo_timeframe(slo)}")'
             f'.long_window("{math.long // 3600}h").short_window("{math.short // 60}m")'
             f" > {tf.burn_rate}"
         )
-        burn_options = {
-            "thresholds": {"critical": number(float(tf.burn_rate))},
-            "notify_no_data": False,
-        }
-        tier_key_tags = _with_key(tier_tags, key)
+        burn_options = _burn_options(tf.burn_rate)
         if tf.form == BURN_RATE:
             body = _monitor(
                 name, SLO_ALERT_TYPE, burn_query, message, tier_key_tags, burn_options, priority
             )
-            resources.append(_resource(tname, "monitor", key, body))
-            continue
-        burn: Part = (
+            return [_resource(tname, "monitor", key, body)]
+        burn = (
             "burn",
             f"burn rate above {ctx['burn_rate']} over {ctx['long']} and {ctx['short']}",
             SLO_ALERT_TYPE,
             burn_query,
             burn_options,
         )
-        children = []
-        for role, role_text, mtype, query, options in _parts(slo, tf, ctx, burn, ratio):
-            child_key = f"{key}/{role}"
-            cctx = {
-                "service": service.name,
-                "slo": slo.name,
-                "tier_id": math.id,
-                "key": child_key,
-                "role_text": role_text,
-                "parent_name": name,
-            }
-            body = _monitor(
-                text_from("datadog/child_name.txt.j2", templates, **cctx),
-                mtype,
-                query,
-                text_from("datadog/child_message.md.j2", templates, **cctx),
-                _with_key(tier_tags, child_key),
-                options,
-            )
-            resources.append(_resource(tname, "monitor", child_key, body))
-            children.append(child_key)
-        query = " && ".join(symbol("monitor", c) for c in children)
-        composite_options = {"notify_no_data": False}
+    resources: list[Resource] = []
+    for role, role_text, mtype, query, options in _parts(slo, tf, ctx, burn, ratio):
+        child_key = f"{key}/{role}"
+        cctx = {
+            "service": service.name,
+            "slo": slo.name,
+            "tier_id": math.id,
+            "key": child_key,
+            "role_text": role_text,
+            "parent_name": name,
+        }
         body = _monitor(
-            name, COMPOSITE_TYPE, query, message, tier_key_tags, composite_options, priority
+            text_from("datadog/child_name.txt.j2", templates, **cctx),
+            mtype,
+            query,
+            text_from("datadog/child_message.md.j2", templates, **cctx),
+            _with_key(tier_tags, child_key),
+            options,
         )
-        resources.append(_resource(tname, "monitor", key, body))
+        resources.append(_resource(tname, "monitor", child_key, body))
+    query = " && ".join(symbol("monitor", r.key) for r in resources)
+    body = _monitor(
+        name, COMPOSITE_TYPE, query, message, tier_key_tags, _COMPOSITE_OPTIONS, priority
+    )
+    resources.append(_resource(tname, "monitor", key, body))
     return resources
 
 
@@ -311,5 +360,5 @@ def render(project: Project, templates: str | None = None) -> list[Resource]:
     resources: list[Resource] = []
     for service, slo in project.slos():
         if uses(BACKEND, slo):
-            resources.extend(render_slo(service, slo, templates, tname))
+            resources.extend(render_slo(service, slo, templates, tname, project.project))
     return resources

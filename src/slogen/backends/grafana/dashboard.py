@@ -18,12 +18,17 @@ the API target sends it; Grafana adds ``id`` and ``version`` of its own, which a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from slogen.backends.contract import target_label
 from slogen.backends.grafana import names, panels
 from slogen.backends.grafana.queries import SERVICE_VAR, SLO_VAR, SloQueries, slo_queries, tiers
 from slogen.durations import format_duration
+from slogen.engine import TierMath
+from slogen.memo import ByIdentity
 from slogen.numbers import fmt, fmt_percent
 from slogen.resources import Resource
 from slogen.spec.model import SLO, Project, Service
@@ -112,37 +117,112 @@ class _Ids:
         return self.last
 
 
+# The blocks and texts below depend on far fewer things than there are SLOs (a policy tier and
+# the SLO window; the objective and window), so they are made once per distinct value and
+# shared by every panel that shows them (bodies are never changed in place: see .panels).
+_FIRING_FIELDS = panels.stat_fields("none", panels.steps((None, panels.GREEN), (1, panels.RED)))
+_BUDGET_FIELDS = panels.stat_fields(
+    "percentunit",
+    panels.steps((None, panels.RED), (0, panels.ORANGE), (0.25, panels.GREEN)),
+    decimals=1,
+)
+_EVENTS_FIELDS = {unit: panels.timeseries_fields(unit) for unit in ("short", "reqps")}
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """The texts and thresholds of an SLO's stats, which only its objective and window set."""
+
+    objective: str  # "99.9%"
+    window: str  # "30d"
+    attainment_title: str
+    attainment_text: str
+    attainment_fields: dict[str, Any]
+    budget_title: str
+    budget_text: str
+
+
+@lru_cache(maxsize=1024)
+def _objective(window: int, numerator: int, denominator: int) -> _Objective:
+    """The stats of SLOs with this window and objective (as the percentage's numerator and
+    denominator: ints hash cheaply, a Fraction's hash is a modular inverse)."""
+    target = Fraction(numerator, denominator) / 100
+    objective, text = fmt_percent(target), format_duration(window)
+    return _Objective(
+        objective=objective,
+        window=text,
+        attainment_title=f"Attainment ({text})",
+        attainment_text=f"Share of good events over the last {text}; the objective is {objective}.",
+        attainment_fields=panels.stat_fields(
+            "percentunit",
+            panels.steps((None, panels.RED), (float(target), panels.GREEN)),
+            decimals=3,
+        ),
+        budget_title=f"Error budget remaining ({text})",
+        budget_text=f"What is left of the {text} error budget ({fmt_percent(1 - target)} of "
+        "events); below 0 the objective is missed.",
+    )
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """What a tier's burn-rate graph shows apart from the SLO's own queries: set by the policy
+    tier and the SLO window alone."""
+
+    title: str
+    description: str
+    long: str  # the windows, as durations and legends
+    short: str
+    fields: dict[str, Any]
+
+
+_tiers: ByIdentity[_Tier] = ByIdentity(limit=10_000)
+
+
+def _tier(math: TierMath) -> _Tier:
+    found = _tiers.get((math.tier,), (math.period,))
+    if found is not None:
+        return found
+    long, short = format_duration(math.long), format_duration(math.short)
+    burn = fmt(math.burn_rate, 4)
+    made = _Tier(
+        title=f"Burn rate, {math.id} ({math.severity})",
+        description=f"Error ratio over {long} and {short} divided by the budget; the "
+        f"{math.severity} alert fires while both are above {burn} ({fmt_percent(math.budget)} "
+        f"of the budget in {long}).",
+        long=long,
+        short=short,
+        fields=panels.timeseries_fields(
+            "none", panels.steps((None, panels.GREEN), (float(math.burn_rate), panels.RED))
+        ),
+    )
+    return _tiers.put((math.tier,), made, (math.period,))
+
+
 def _slo_panels(service: Service, slo: SLO, y: int, ids: _Ids) -> tuple[list[dict[str, Any]], int]:
     """The row of one SLO starting at grid line ``y``; returns its panels and the next free y."""
     q: SloQueries = slo_queries(service, slo)
-    objective = fmt_percent(slo.target)
-    window = q.window
-    out = [panels.row(ids.next(), f"{slo.name}: {objective} over {window}", y)]
+    shared = _objective(slo.window, slo.objective.numerator, slo.objective.denominator)
+    out = [panels.row(ids.next(), f"{slo.name}: {shared.objective} over {shared.window}", y)]
     y += 1
-    target_ratio = float(slo.target)
     out.append(
         panels.stat(
             ids.next(),
-            f"Attainment ({window})",
-            f"Share of good events over the last {window}; the objective is {objective}.",
+            shared.attainment_title,
+            shared.attainment_text,
             [panels.target("A", q.attainment, "attainment", instant=True)],
             panels.grid(0, y, 8, STAT_H),
-            "percentunit",
-            panels.steps((None, panels.RED), (target_ratio, panels.GREEN)),
-            decimals=3,
+            shared.attainment_fields,
         )
     )
     out.append(
         panels.stat(
             ids.next(),
-            f"Error budget remaining ({window})",
-            f"What is left of the {window} error budget ({fmt_percent(1 - slo.target)} of "
-            "events); below 0 the objective is missed.",
+            shared.budget_title,
+            shared.budget_text,
             [panels.target("A", q.budget_remaining, "budget remaining", instant=True)],
             panels.grid(8, y, 8, STAT_H),
-            "percentunit",
-            panels.steps((None, panels.RED), (0, panels.ORANGE), (0.25, panels.GREEN)),
-            decimals=1,
+            _BUDGET_FIELDS,
         )
     )
     out.append(
@@ -152,8 +232,7 @@ def _slo_panels(service: Service, slo: SLO, y: int, ids: _Ids) -> tuple[list[dic
             f"Tiers of the Prometheus alert {q.alert} firing now.",
             [panels.target("A", q.alerts_firing(slo), "firing", instant=True)],
             panels.grid(16, y, 8, STAT_H),
-            "none",
-            panels.steps((None, panels.GREEN), (1, panels.RED)),
+            _FIRING_FIELDS,
         )
     )
     y += STAT_H
@@ -163,22 +242,18 @@ def _slo_panels(service: Service, slo: SLO, y: int, ids: _Ids) -> tuple[list[dic
         x = (index % PER_LINE) * width
         if index and index % PER_LINE == 0:
             y += GRAPH_H
-        long, short = format_duration(math.long), format_duration(math.short)
-        burn = fmt(math.burn_rate, 4)
+        tier = _tier(math)
         out.append(
             panels.timeseries(
                 ids.next(),
-                f"Burn rate, {math.id} ({math.severity})",
-                f"Error ratio over {long} and {short} divided by the budget; the {math.severity} "
-                f"alert fires while both are above {burn} ({fmt_percent(math.budget)} of the "
-                f"budget in {long}).",
+                tier.title,
+                tier.description,
                 [
-                    panels.target("A", q.burn_rate(math.long, slo), long),
-                    panels.target("B", q.burn_rate(math.short, slo), short),
+                    panels.target("A", q.burn_rate(tier.long), tier.long),
+                    panels.target("B", q.burn_rate(tier.short), tier.short),
                 ],
                 panels.grid(x, y, width, GRAPH_H),
-                "none",
-                panels.steps((None, panels.GREEN), (float(math.burn_rate), panels.RED)),
+                tier.fields,
             )
         )
     y += GRAPH_H
@@ -199,7 +274,7 @@ def _slo_panels(service: Service, slo: SLO, y: int, ids: _Ids) -> tuple[list[dic
             f"The SLI as Prometheus records it: bad and all events, {per}.",
             [panels.target("A", q.errors, "errors"), panels.target("B", q.total, "total")],
             panels.grid(12, y, 12, GRAPH_H),
-            "short" if q.counts else "reqps",
+            _EVENTS_FIELDS["short" if q.counts else "reqps"],
         )
     )
     return out, y + GRAPH_H

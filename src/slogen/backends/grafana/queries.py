@@ -57,6 +57,7 @@ class SloQueries:
     window: str  # the SLO window, e.g. "30d"
     budget: str  # the error budget as a ratio, e.g. "0.001"
     alert: str  # the Prometheus alert rule's name
+    selector: str  # the SLO's label matchers (:func:`selector`), made once for all its queries
 
     @property
     def window_ratio(self) -> str:
@@ -75,10 +76,9 @@ class SloQueries:
         """1 at the window's start, 0 when the budget is spent, below 0 past that."""
         return f"1 - (\n{self.window_ratio}\n) / {self.budget}"
 
-    def burn_rate(self, window: int, slo: SLO) -> str:
-        """The burn rate over ``window`` (seconds): its error ratio over the budget."""
-        ratio = f"slogen:sli_error_ratio:rate{format_duration(window)}{selector(slo)}"
-        return f"{ratio} / {self.budget}"
+    def burn_rate(self, window: str) -> str:
+        """The burn rate over ``window`` (a duration, ``1h``): its error ratio over the budget."""
+        return f"slogen:sli_error_ratio:rate{window}{self.selector} / {self.budget}"
 
     def alerts_firing(self, slo: SLO) -> str:
         """How many of the SLO's tiers fire now (0, not nothing, when none does)."""
@@ -104,6 +104,7 @@ def slo_queries(service: Service, slo: SLO) -> SloQueries:
         window=format_duration(slo.window),
         budget=fmt(1 - slo.target),
         alert=alert_name(service.name, slo.name),
+        selector=sel,
     )
 
 
