@@ -166,3 +166,40 @@ def test_files_target_writes_the_dashboard_with_its_alarms(in_tmp: Path) -> None
     (board,) = doc["dashboards"]
     assert board["request"]["DashboardName"] == "slogen_specs_checkout"
     assert board["request"]["DashboardBody"]["periodOverride"] == "inherit"
+
+
+def _many_slos(count: int) -> str:
+    """A service with ``count`` CloudWatch SLOs over three categories (3 tiers each)."""
+    slos = []
+    for i in range(count):
+        category = ("availability", "latency", "freshness")[i % 3]
+        slos.append(
+            f"""  - name: slo-{i}
+    category: {category}
+    objective: 99.9
+    window: 30d
+    indicator:
+      cloudwatch:
+        region: eu-west-1
+        errors: {{namespace: Shop, metric: Errors{i}}}
+        total: {{namespace: Shop, metric: Requests{i}}}
+"""
+        )
+    return "service: shop\nslos:\n" + "".join(slos)
+
+
+def test_widget_count_is_what_the_body_holds(tmp_path: Path) -> None:
+    """validate counts a dashboard's widgets (AWS's limit) without making the body."""
+    projects = [load_project([str(SPECS)])]
+    for count in (1, 33, 34, 70):  # 99, 102 and 210 tiers: one, two and three alarm widgets
+        spec = tmp_path / str(count) / "shop.yaml"
+        spec.parent.mkdir()
+        spec.write_text(_many_slos(count))
+        projects.append(load_project([str(spec.parent)]))
+    seen = set()
+    for project in projects:
+        for service, slos in dashboard.services_of(project):
+            body = dashboard.dashboard_body(service, slos, project.project)
+            assert dashboard.widget_count(slos) == len(body["widgets"]), service.name
+            seen.add(len(widgets(body, "alarm")))
+    assert seen >= {1, 2, 3}

@@ -28,7 +28,7 @@ from slogen.backends.cloudwatch.checks import validate
 from slogen.backends.cloudwatch.files import STORE
 from slogen.backends.cloudwatch.forms import plan_notes, tier_forms
 from slogen.backends.cloudwatch.names import BACKEND as NAME
-from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, METRIC_ALARM, with_project
+from slogen.backends.cloudwatch.names import COMPOSITE_ALARM, METRIC_ALARM
 from slogen.backends.cloudwatch.render import render
 from slogen.backends.cloudwatch.schema import SCHEMA
 from slogen.backends.contract import Capabilities, HistoryReader, Target, target_label
@@ -69,9 +69,14 @@ class CloudWatchBackend:
 
     def render(self, project: Project, templates: str | None) -> list[Resource]:
         tname = target_label(project.target(NAME))
-        resources = render(project, tname, templates)
-        resources = common.with_no_traffic(project, resources, NAME, no_traffic.alarm, templates)
-        resources = with_project(resources, project.project)  # the ownership tags' scope
+        resources = render(project, tname, templates)  # tagged with the project (scope)
+
+        def no_traffic_alarm(
+            service: Service, slo: SLO, templates: str | None, tname: str
+        ) -> Resource:
+            return no_traffic.alarm(service, slo, templates, tname, project.project)
+
+        resources = common.with_no_traffic(project, resources, NAME, no_traffic_alarm, templates)
         return resources + dashboard.render(project, tname)  # one per service, after its alarms
 
     def tier_forms(self, service: Service, slo: SLO) -> dict[str, str]:

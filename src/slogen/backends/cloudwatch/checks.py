@@ -12,6 +12,8 @@ a project these checks accepted.
 
 from __future__ import annotations
 
+from typing import Any
+
 import slogen.backends.cloudwatch.limits as limits
 from slogen.backends.cloudwatch.limits import tag_text_ok, window_obstacle
 from slogen.backends.cloudwatch.names import (
@@ -20,7 +22,6 @@ from slogen.backends.cloudwatch.names import (
     action_region,
     configured_regions,
     source_of,
-    with_project,
 )
 from slogen.backends.cloudwatch.render import render_slo
 from slogen.backends.contract import target_label
@@ -30,9 +31,13 @@ from slogen.resources import Resource
 from slogen.spec.model import SLO, Project, Service
 
 
-def _length(out: list[tuple[str, str]], field: str, what: str, value: str, limit: int) -> None:
-    if len(value) > limit:
-        out.append((field, f"{what} is {len(value)} characters long; AWS allows at most {limit}"))
+def _too_long(what: str, value: str, limit: int) -> str:
+    return f"{what} is {len(value)} characters long; AWS allows at most {limit}"
+
+
+# Every alarm of every SLO passes through request_problems, nearly always without a problem:
+# each rule is one comparison inline, and what its message names (``the tag key 'team'``...)
+# is formatted only when the rule is broken, not for every tag of every alarm.
 
 
 def request_problems(res: Resource) -> list[tuple[str, str]]:
@@ -42,14 +47,13 @@ def request_problems(res: Resource) -> list[tuple[str, str]]:
     body = res.body
     out: list[tuple[str, str]] = []
     name = body["AlarmName"]
-    _length(out, "name", f"the alarm name {name[:60]!r}", name, limits.MAX_NAME_LENGTH)
-    _length(
-        out,
-        "description",
-        "the alarm description",
-        body["AlarmDescription"],
-        limits.MAX_DESCRIPTION_LENGTH,
-    )
+    if len(name) > limits.MAX_NAME_LENGTH:
+        what = f"the alarm name {name[:60]!r}"
+        out.append(("name", _too_long(what, name, limits.MAX_NAME_LENGTH)))
+    description = body["AlarmDescription"]
+    if len(description) > limits.MAX_DESCRIPTION_LENGTH:
+        what = "the alarm description"
+        out.append(("description", _too_long(what, description, limits.MAX_DESCRIPTION_LENGTH)))
     for field in ("AlarmActions", "OKActions", "InsufficientDataActions"):
         if len(body[field]) > limits.MAX_ACTIONS:
             out.append(
@@ -79,8 +83,12 @@ def request_problems(res: Resource) -> list[tuple[str, str]]:
             )
         )
     for key, value in tags.items():
-        _length(out, "labels", f"the tag key {key!r}", key, limits.MAX_TAG_KEY_LENGTH)
-        _length(out, "labels", f"the value of tag {key!r}", value, limits.MAX_TAG_VALUE_LENGTH)
+        if len(key) > limits.MAX_TAG_KEY_LENGTH:
+            what = f"the tag key {key!r}"
+            out.append(("labels", _too_long(what, key, limits.MAX_TAG_KEY_LENGTH)))
+        if len(value) > limits.MAX_TAG_VALUE_LENGTH:
+            what = f"the value of tag {key!r}"
+            out.append(("labels", _too_long(what, value, limits.MAX_TAG_VALUE_LENGTH)))
         if not (tag_text_ok(key) and tag_text_ok(value)):
             out.append(
                 (
@@ -90,10 +98,20 @@ def request_problems(res: Resource) -> list[tuple[str, str]]:
                 )
             )
     if res.kind == COMPOSITE_ALARM:
-        _length(out, "name", "the composite alarm rule", body["AlarmRule"], limits.MAX_RULE_LENGTH)
+        rule = body["AlarmRule"]
+        if len(rule) > limits.MAX_RULE_LENGTH:
+            what = "the composite alarm rule"
+            out.append(("name", _too_long(what, rule, limits.MAX_RULE_LENGTH)))
         return out
-    stats = [m for m in body["Metrics"] if "MetricStat" in m]
-    expressions = [m for m in body["Metrics"] if "Expression" in m]
+    out.extend(_metrics_problems(body["Metrics"]))
+    return out
+
+
+def _metrics_problems(queries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """AWS's rules for a metric alarm's ``Metrics`` (all from the spec's ``indicator``)."""
+    out: list[tuple[str, str]] = []
+    stats = [m for m in queries if "MetricStat" in m]
+    expressions = [m for m in queries if "Expression" in m]
     if len(stats) > limits.MAX_METRIC_STATS:
         out.append(
             (
@@ -111,30 +129,29 @@ def request_problems(res: Resource) -> list[tuple[str, str]]:
             )
         )
     for query in expressions:
-        _length(
-            out,
-            "indicator",
-            "a metric math expression",
-            query["Expression"],
-            limits.MAX_EXPRESSION_LENGTH,
-        )
+        expression = query["Expression"]
+        if len(expression) > limits.MAX_EXPRESSION_LENGTH:
+            what = "a metric math expression"
+            out.append(("indicator", _too_long(what, expression, limits.MAX_EXPRESSION_LENGTH)))
     for query in stats:
         metric = query["MetricStat"]["Metric"]
-        _length(out, "indicator", "the namespace", metric["Namespace"], limits.MAX_NAMESPACE_LENGTH)
-        _length(
-            out, "indicator", "the metric name", metric["MetricName"], limits.MAX_METRIC_NAME_LENGTH
-        )
+        for what, value, limit in (
+            ("the namespace", metric["Namespace"], limits.MAX_NAMESPACE_LENGTH),
+            ("the metric name", metric["MetricName"], limits.MAX_METRIC_NAME_LENGTH),
+        ):
+            if len(value) > limit:
+                out.append(("indicator", _too_long(what, value, limit)))
         for dim in metric["Dimensions"]:
-            _length(
-                out, "indicator", "a dimension name", dim["Name"], limits.MAX_DIMENSION_NAME_LENGTH
-            )
-            _length(
-                out,
-                "indicator",
-                f"dimension {dim['Name']}",
-                dim["Value"],
-                limits.MAX_DIMENSION_VALUE_LENGTH,
-            )
+            if len(dim["Name"]) > limits.MAX_DIMENSION_NAME_LENGTH:
+                what = "a dimension name"
+                out.append(
+                    ("indicator", _too_long(what, dim["Name"], limits.MAX_DIMENSION_NAME_LENGTH))
+                )
+            if len(dim["Value"]) > limits.MAX_DIMENSION_VALUE_LENGTH:
+                what = f"dimension {dim['Name']}"
+                out.append(
+                    ("indicator", _too_long(what, dim["Value"], limits.MAX_DIMENSION_VALUE_LENGTH))
+                )
     return out
 
 
@@ -211,7 +228,7 @@ def validate(project: Project, templates: str | None = None) -> list[Problem]:
         for index, slo in enumerate(service.slos):
             if source_of(slo) is None:
                 continue
-            # with the project tag, as render adds it: it counts against AWS's 50 tags
-            rendered = with_project(render_slo(service, slo, templates, tname), project.project)
+            # with the project tag, as render makes them: it counts against AWS's 50 tags
+            rendered = render_slo(service, slo, templates, tname, project.project)
             _slo_problems(service, index, slo, rendered, allowed, problems)
     return list(problems)  # sorted by location and path, as the CLI shows them

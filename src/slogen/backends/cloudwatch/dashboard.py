@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from slogen.backends import common
@@ -121,18 +122,31 @@ def resolve_arns(body: dict[str, Any], partition: str, account: str) -> dict[str
 # -- widgets ---------------------------------------------------------------------------------
 
 
-def _renamed(query: dict[str, Any], ids: dict[str, str]) -> dict[str, Any] | list[Any]:
-    """One MetricDataQuery of an alarm as a metric widget's metric (array form)."""
+@lru_cache(maxsize=256)
+def _ids_pattern(ids: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of an alarm's query ids as a whole word, longest first (``m1_1`` before ``m1``).
+
+    Made once per set of ids: SLOs with the same shape of indicator share one (there are a
+    handful), where building and looking the pattern up for each expression was a tenth of the
+    dashboards."""
+    alternatives = "|".join(sorted(map(re.escape, ids), key=len, reverse=True))
+    return re.compile(rf"\b({alternatives})\b")
+
+
+def _renamed(query: dict[str, Any], ids: dict[str, str], pattern: re.Pattern[str]) -> list[Any]:
+    """One MetricDataQuery of an alarm as a metric widget's metric (array form), its ids
+    renamed by ``ids`` (``pattern`` matches every id, see :func:`_ids_pattern`)."""
     new_id = ids[query["Id"]]
     if "Expression" in query:
-        pattern = r"\b(" + "|".join(sorted(map(re.escape, ids), key=len, reverse=True)) + r")\b"
-        expression = re.sub(pattern, lambda m: ids[m.group(1)], query["Expression"])
-        return {
-            "expression": expression,
-            "id": new_id,
-            "label": query.get("Label", new_id),
-            "visible": bool(query["ReturnData"]),
-        }
+        expression = pattern.sub(lambda m: ids[m.group(1)], query["Expression"])
+        return [
+            {
+                "expression": expression,
+                "id": new_id,
+                "label": query.get("Label", new_id),
+                "visible": bool(query["ReturnData"]),
+            }
+        ]
     stat = query["MetricStat"]
     metric = stat["Metric"]
     row: list[Any] = [metric["Namespace"], metric["MetricName"]]
@@ -154,11 +168,8 @@ def window_metrics(slo: SLO, seconds: int, guard: int | None, prefix: str) -> li
     """The alarm's ``Metrics`` for one window, with ids prefixed (``lm1``, ``le1``...)."""
     queries = metric_queries(slo, seconds, guard)
     ids = {q["Id"]: prefix + q["Id"] for q in queries}
-    out: list[Any] = []
-    for query in queries:
-        item = _renamed(query, ids)
-        out.append([item] if isinstance(item, dict) else item)
-    return out
+    pattern = _ids_pattern(tuple(ids))
+    return [_renamed(query, ids, pattern) for query in queries]
 
 
 def _tier_widgets(slo: SLO, region: str) -> list[dict[str, Any]]:
@@ -227,7 +238,8 @@ def _laid_out(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dashboard_body(service: Service, slos: Sequence[SLO], project: str | None) -> dict[str, Any]:
-    """``DashboardBody`` (as JSON data) of one service."""
+    """``DashboardBody`` (as JSON data) of one service (its widgets as :func:`widget_count`
+    counts them)."""
     text = {"type": "text", "width": WIDTH, "height": 5}
     widgets: list[dict[str, Any]] = [
         {**text, "properties": {"markdown": _header(service, project)}}
@@ -260,6 +272,15 @@ def dashboard_body(service: Service, slos: Sequence[SLO], project: str | None) -
             assert source is not None
             widgets.extend(_tier_widgets(slo, source.region))
     return {"periodOverride": "inherit", "widgets": _laid_out(widgets)}
+
+
+def widget_count(slos: Sequence[SLO]) -> int:
+    """How many widgets :func:`dashboard_body` makes for a service's SLOs, counted without
+    making them (validate checks AWS's limit; the body is made once, by render): the header,
+    the alarm status widgets, one heading per category and one widget per tier."""
+    tiers = sum(len(analyse_slo(slo)) for slo in slos)
+    alarm_widgets = -(-tiers // MAX_ALARMS_PER_WIDGET)  # rounded up
+    return 1 + alarm_widgets + len(common.slos_by_category(slos)) + tiers
 
 
 def services_of(project: Project) -> list[tuple[Service, list[SLO]]]:
@@ -316,7 +337,7 @@ def problems(project: Project) -> list[tuple[Service, str, str]]:
                     f"long; AWS allows at most {MAX_NAME_LENGTH}",
                 )
             )
-        count = len(dashboard_body(service, slos, project.project)["widgets"])
+        count = widget_count(slos)
         if count > MAX_WIDGETS:
             out.append(
                 (

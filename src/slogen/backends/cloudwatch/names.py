@@ -9,12 +9,10 @@ the backend.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from slogen.backends import scope
 from slogen.durations import format_duration
-from slogen.resources import Resource
 from slogen.spec.model import SLO
 from slogen.spec.model import Target as TargetSettings
 
@@ -46,20 +44,6 @@ def key_of(name: str) -> str | None:
     if not name.startswith(NAME_PREFIX) or len(name) == len(NAME_PREFIX):
         return None
     return name[len(NAME_PREFIX) :]
-
-
-def with_project(resources: list[Resource], project: str | None) -> list[Resource]:
-    """Rendered alarms with the project among their ownership tags (``Tags`` stays sorted, as
-    bodies are in normal form); added in one place, after every alarm is rendered."""
-    if not project:
-        return resources
-    return [
-        replace(
-            r,
-            body={**r.body, "Tags": dict(sorted({**r.body["Tags"], PROJECT_TAG: project}.items()))},
-        )
-        for r in resources
-    ]
 
 
 def window_text(seconds: int) -> str:

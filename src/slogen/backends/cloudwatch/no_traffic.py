@@ -42,8 +42,11 @@ from slogen.spec.model import SLO, Project, Service
 TOTAL_ID = "m2"  # as in the tiers' alarms
 
 
-def alarm(service: Service, slo: SLO, templates: str | None, tname: str) -> Resource:
-    """The no-traffic alarm of one SLO (which has a ``cloudwatch`` source and ``no_traffic``)."""
+def alarm(
+    service: Service, slo: SLO, templates: str | None, tname: str, project: str | None = None
+) -> Resource:
+    """The no-traffic alarm of one SLO (which has a ``cloudwatch`` source and ``no_traffic``),
+    tagged with ``project`` as the tiers' alarms are."""
     source = source_of(slo)
     no_traffic = slo.alerting.no_traffic
     assert source is not None and no_traffic is not None
@@ -75,7 +78,7 @@ def alarm(service: Service, slo: SLO, templates: str | None, tname: str) -> Reso
         "TreatMissingData": "breaching",
     }
     # the tiers' tags; no_traffic has the id and severity they read from a tier's math
-    tags = _tags(service, slo, key, no_traffic)  # type: ignore[arg-type]
+    tags = _tags(service, slo, key, no_traffic, project)  # type: ignore[arg-type]
     body = normalise_metric_alarm(raw, source.region, tags)
     return Resource(BACKEND, tname, METRIC_ALARM, key, body)
 

@@ -29,7 +29,7 @@ def threshold_number(value: Any) -> float:
     return float(f"{float(value):.12g}")
 
 
-def _text(value: Any) -> str:
+def normal_text(value: Any) -> str:
     """Text as compared: line endings unified, trailing spaces and edge blank lines removed."""
     if value is None:
         return ""
@@ -111,7 +111,7 @@ def normalise_metric_alarm(
     body: dict[str, Any] = {
         "Region": region,
         "AlarmName": str(raw.get("AlarmName")),
-        "AlarmDescription": _text(raw.get("AlarmDescription")),
+        "AlarmDescription": normal_text(raw.get("AlarmDescription")),
         "ActionsEnabled": bool(raw.get("ActionsEnabled", True)),
         "AlarmActions": _actions(raw.get("AlarmActions")),
         "OKActions": _actions(raw.get("OKActions")),
@@ -140,7 +140,7 @@ def normalise_composite_alarm(
     body: dict[str, Any] = {
         "Region": region,
         "AlarmName": str(raw.get("AlarmName")),
-        "AlarmDescription": _text(raw.get("AlarmDescription")),
+        "AlarmDescription": normal_text(raw.get("AlarmDescription")),
         "AlarmRule": " ".join(str(raw.get("AlarmRule") or "").split()),
         "ActionsEnabled": bool(raw.get("ActionsEnabled", True)),
         "AlarmActions": _actions(raw.get("AlarmActions")),
