@@ -74,3 +74,41 @@ def fixed_review_day(monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime
 
     monkeypatch.setattr("slogen.spec.document.today", lambda: datetime.date(2026, 12, 1))
+
+
+def _snapshot(body: object) -> bytes:
+    import json
+
+    import orjson
+
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(body, sort_keys=True, default=repr).encode()
+
+
+@pytest.fixture(autouse=True)
+def rendered_bodies_stay_unchanged(monkeypatch: pytest.MonkeyPatch):
+    """No code may change a rendered resource's body in place, in any test.
+
+    Renderers share the blocks that are the same across panels, tiers and SLOs (one object
+    for thousands of uses keeps a large plan's memory down), so a change made in place to one
+    body would silently change others. Every body rendered during a test is serialised when
+    it is made and again when the test ends; any difference fails the test with its address.
+    """
+    from slogen.backends import registry
+
+    seen: list[tuple[str, object, bytes]] = []  # the bodies, not the resources: see below
+    for backend in registry.backends():
+        cls = type(backend)
+
+        def render(self, *args, _original=cls.render, **kwargs):
+            resources = _original(self, *args, **kwargs)
+            # keeping the resources themselves would defeat tests that they are let go of
+            seen.extend((r.address, r.body, _snapshot(r.body)) for r in resources)
+            return resources
+
+        monkeypatch.setattr(cls, "render", render)
+    yield
+    changed = [address for address, body, before in seen if _snapshot(body) != before]
+    assert not changed, f"rendered bodies changed in place: {changed[:5]}"
