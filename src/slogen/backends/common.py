@@ -27,10 +27,15 @@ _tier_memo: ByIdentity[dict[str, Any]] = ByIdentity()
 
 def slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
     """The SLO's names and numbers for templates (``slo_description`` is each backend's own)."""
+    return dict(_kept_slo_fields(service, slo))
+
+
+def _kept_slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
+    """:func:`slo_fields` as kept for the SLO: shared, so only copies of it leave this module."""
     fields = _slo_memo.get((service, slo))
     if fields is None:
         fields = _slo_memo.put((service, slo), _slo_fields(service, slo))
-    return dict(fields)
+    return fields
 
 
 def _slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
@@ -47,10 +52,15 @@ def _slo_fields(service: Service, slo: SLO) -> dict[str, Any]:
 
 def tier_fields(math: TierMath) -> dict[str, Any]:
     """One tier's figures for templates, rounded for people."""
+    return dict(_kept_tier_fields(math))
+
+
+def _kept_tier_fields(math: TierMath) -> dict[str, Any]:
+    """:func:`tier_fields` as kept for the tier: shared, like :func:`_kept_slo_fields`."""
     fields = _tier_memo.get((math,))
     if fields is None:
         fields = _tier_memo.put((math,), _tier_fields(math))
-    return dict(fields)
+    return fields
 
 
 def _tier_fields(math: TierMath) -> dict[str, Any]:
@@ -78,7 +88,7 @@ def slos_by_category(slos: Iterable[SLO]) -> list[tuple[str | None, list[SLO]]]:
 
 def template_context(service: Service, slo: SLO, math: TierMath) -> dict[str, Any]:
     """:func:`slo_fields` and :func:`tier_fields` of one tier of one SLO, together."""
-    return {**slo_fields(service, slo), **tier_fields(math)}
+    return {**_kept_slo_fields(service, slo), **_kept_tier_fields(math)}  # one copy, not three
 
 
 def no_traffic_fields(service: Service, slo: SLO) -> dict[str, Any]:
@@ -87,7 +97,7 @@ def no_traffic_fields(service: Service, slo: SLO) -> dict[str, Any]:
     no_traffic = slo.alerting.no_traffic
     assert no_traffic is not None
     return {
-        **slo_fields(service, slo),
+        **_kept_slo_fields(service, slo),
         "tier_id": no_traffic.id,
         "severity": no_traffic.severity,
         "quiet_for": format_duration(no_traffic.duration),
@@ -117,13 +127,15 @@ def after_each_slo(resources: list[Resource], extra: dict[str, list[Resource]]) 
     """``resources`` with each SLO's ``extra`` resources (by ``<service>/<slo>``) placed right
     after that SLO's own, so a file or plan lists an SLO's resources together; an SLO with no
     resources of its own gets its extras at the end."""
+    if not extra:  # most projects: no SLO opts in, nothing to place
+        return list(resources)
     extra = dict(extra)
+    slo_keys = ["/".join(res.key.split("/", 2)[:2]) for res in resources]
     out: list[Resource] = []
     for index, res in enumerate(resources):
         out.append(res)
-        slo_key = "/".join(res.key.split("/")[:2])
-        following = resources[index + 1] if index + 1 < len(resources) else None
-        if following is None or "/".join(following.key.split("/")[:2]) != slo_key:
+        slo_key = slo_keys[index]
+        if index + 1 == len(resources) or slo_keys[index + 1] != slo_key:
             out.extend(extra.pop(slo_key, []))
     for rest in extra.values():
         out.extend(rest)

@@ -159,17 +159,27 @@ def analyse_tier(objective_percent: Fraction, period: int, tier: Tier) -> TierMa
 
 
 _tiers_of: ByIdentity[list[TierMath]] = ByIdentity()
+_tiers_by_policy: ByIdentity[list[TierMath]] = ByIdentity()
 
 
 def analyse_slo(slo: SLO) -> list[TierMath]:
     """All tiers of the SLO's policy, in policy order.
 
     Every backend asks this of every SLO several times; the answer is kept per SLO object
-    (looking ``analyse_tier`` up hashes Fractions, whose hash is a modular inverse each time).
+    (looking ``analyse_tier`` up hashes Fractions, whose hash is a modular inverse each time,
+    and tiers, which hash their budget). SLOs of one policy object with the same objective and
+    window, most of a project, share one answer, found by the objective's integers.
     """
     maths = _tiers_of.get((slo,))
     if maths is None:
-        maths = _tiers_of.put(
-            (slo,), [analyse_tier(slo.objective, slo.window, tier) for tier in slo.policy.tiers]
-        )
+        objective = slo.objective
+        key = (objective.numerator, objective.denominator, slo.window)
+        maths = _tiers_by_policy.get((slo.policy,), key)
+        if maths is None:
+            maths = _tiers_by_policy.put(
+                (slo.policy,),
+                [analyse_tier(objective, slo.window, tier) for tier in slo.policy.tiers],
+                key,
+            )
+        _tiers_of.put((slo,), maths)
     return list(maths)
