@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,10 @@ def as_written(
     (tests/test_fast_paths.py), so such a file need not be parsed."""
     if not mine or text != text_of(mine):
         return None
-    return [replace(r, live_id=str(path)) for r in mine]
+    where = str(path)
+    # the constructor, not dataclasses.replace: under half the time, for every resource of a
+    # no-change plan
+    return [Resource(r.backend, r.target, r.kind, r.key, r.body, r.depends_on, where) for r in mine]
 
 
 def load_json(path: Path, text: str | None = None) -> Any:
