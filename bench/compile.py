@@ -11,9 +11,11 @@ to end in a subprocess (interpreter start-up included), interleaved so both see 
 and also ``python -m slogen --help`` (and what ``-X importtime`` says it imports), the floor's
 parse in-process, the C parse of every file the build wrote (orjson and CSafeLoader: what the
 output's objects cost to make at C speed, against the input's parse), and a cold build split by
-stage (imports, load + validate, render, rule files, write). Before timing it checks the output: rule files, groups, recording and alerting rules
-against what the generator expects, and ``promtool check rules`` on three files when promtool is
-on PATH. ``--profile`` adds ``python -m cProfile -m slogen build`` tables.
+stage (imports, load + validate, render, rule files, write; with the garbage collector set as
+the ``slogen`` entry point sets it). Before timing it checks the output: rule files, groups,
+recording and alerting rules against what the generator expects, and ``promtool check rules``
+on three files when promtool is on PATH. ``--profile`` adds ``python -m cProfile -m slogen
+build`` tables.
 
 Then the scale table (``--skip-scale`` leaves it out): for each of ``--sizes`` (1,000 and 5,000
 SLOs by default, same generator and seed) the floor, ``slogen build specs -o out`` and, after that
@@ -490,6 +492,7 @@ def timed(label, module, name):
 for stage in stages:
     timed(*stage)
 timed("build_files", slogen.build, "build_files")
+cli_main.collect_rarely()  # as slogen's entry point does before running a command
 try:
     cli_main.cli.main(args=["build", *sys.argv[1:]], prog_name="slogen", standalone_mode=False)
 except SystemExit as exc:
