@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slogen.errors import SlogenError
+from slogen.jsontext import dumps_indented
 from slogen.plan.lines import ADDED, CHANGED, CONTEXT, FIELD, REMOVED, Line, change_lines
 from slogen.plan.markdown import MARKDOWN_MARKER, render_markdown
 from slogen.plan.model import CREATE, DELETE, REPLACE, SYMBOLS, UPDATE, Change, Plan
@@ -106,7 +107,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_json(plan), indent=2, ensure_ascii=False)
+    # written in C (jsontext): the first plan of a large project lists every resource it creates
+    return dumps_indented(plan_json(plan))
 
 
 def render_json_error(exc: SlogenError) -> str:
