@@ -194,24 +194,13 @@ class BackfilledPrometheus(PrometheusServer):
         for index, rule_file in enumerate(rule_files):
             shutil.copyfile(rule_file, self.rules_dir / f"{index:02d}-{Path(rule_file).name}")
 
-    def _spawn(self, binary: str) -> None:
+    def _storage_flags(self) -> list[str]:
+        """The backfilled blocks, kept however old (the default retention would drop them)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={self.config_path}",
-                    f"--storage.tsdb.path={self.data_dir}",
-                    f"--storage.tsdb.retention.time={RETENTION}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--web.enable-lifecycle",
-                    "--log.level=info",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-            )
+        return [
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--storage.tsdb.retention.time={RETENTION}",
+        ]
 
     def __enter__(self) -> BackfilledPrometheus:
         self.start()

@@ -246,14 +246,17 @@ class PrometheusServer(ChildProcess):
             )
         return text
 
+    def _storage_flags(self) -> list[str]:
+        """Where the TSDB lives: a fresh directory per start (subclasses keep their own)."""
+        return [f"--storage.tsdb.path={self.workdir / f'data-{self.port}'}"]
+
     def _spawn(self, binary: str) -> None:
-        data = self.workdir / f"data-{self.port}"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
                     binary,
                     f"--config.file={self.config_path}",
-                    f"--storage.tsdb.path={data}",
+                    *self._storage_flags(),
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     "--web.enable-lifecycle",
                     "--log.level=info",

@@ -12,7 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from slogen.backends.datadog import dashboard
+from slogen.backends.datadog.facts import SYMBOL_RE, references
 from slogen.spec.loader import load_project
 from tests.cli import run
 from tests.conftest import SPECS
@@ -197,3 +200,23 @@ def test_files_target_writes_the_dashboards_and_converges(in_tmp: Path) -> None:
     assert kinds[-1] == "dashboard" and kinds.count("dashboard") == 1  # after the SLOs
     again = run("plan", str(SPECS), "--target", "datadog", "--detailed-exitcode")
     assert "No changes." in again.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see ${slo:checkout/availability} and ${monitor:a/b/page-1h}",
+        'quoted "${slo:x/y}" \\ ${',
+        "café ${slo:é/x} ${slo:a/b}",
+    ],
+)
+def test_references_are_what_the_json_text_of_the_widgets_names(text: str) -> None:
+    """A dashboard's dependencies are found in its widgets' JSON text (written by orjson when it
+    is ASCII): the same names as in json.dumps' text, escapes and all."""
+    widgets = [
+        {"definition": {"type": "note", "content": text}},
+        {"definition": {"slo_id": "${slo:a/b}"}},
+    ]
+    expected = tuple(dict.fromkeys(key for _, key in SYMBOL_RE.findall(json.dumps(widgets))))
+    assert references({"widgets": widgets}) == expected
+    assert expected

@@ -78,11 +78,13 @@ class _Staging:
     def add(self, name: str, files: Mapping[str, str]) -> None:
         directory = self.output / name
         entries: list[tuple[Path, Path | None]] = []
+        staging: Path | None = None  # made when the first file differs
         for file_name in sorted(files):
             path, text = directory / file_name, files[file_name]
             staged = None
             if not _holds(path, text):
-                staged = self._directory(directory) / file_name
+                staging = staging or self._directory(directory)
+                staged = staging / file_name
                 try:
                     staged.write_text(text, encoding="utf-8")
                 except OSError as exc:

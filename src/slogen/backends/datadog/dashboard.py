@@ -48,11 +48,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from slogen.backends import common
 from slogen.backends.contract import target_label, uses
-from slogen.backends.datadog.facts import BACKEND, SYMBOL_RE, symbol, tag
+from slogen.backends.datadog.facts import BACKEND, SYMBOL_RE, references, symbol, tag
 from slogen.backends.datadog.forms import TierForm, slo_timeframe, tier_plan
 from slogen.backends.datadog.source import DatadogSource
 from slogen.backends.scope import PROJECT_TAG, belongs
@@ -118,16 +116,6 @@ def ownership(description: Any, project: str | None = None) -> str | None:
     if found is None or not belongs(project, found[1]):
         return None
     return found[0]
-
-
-def references(body: dict[str, Any]) -> tuple[str, ...]:
-    """Keys of the SLO objects the widgets name, in order, unique (the dashboard's
-    dependencies)."""
-    keys: list[str] = []
-    for _kind, key in SYMBOL_RE.findall(json.dumps(body.get("widgets", []))):
-        if key not in keys:
-            keys.append(key)
-    return tuple(keys)
 
 
 # -- the burn-rate queries -------------------------------------------------------------------
@@ -301,24 +289,8 @@ def render(project: Project, templates: str | None = None) -> list[Resource]:
         if not slos:
             continue
         body = dashboard_body(service, slos, project.project)
-        out.append(Resource(BACKEND, tname, KIND, service.name, body, _references(body)))
+        out.append(Resource(BACKEND, tname, KIND, service.name, body, references(body)))
     return out
-
-
-def _references(body: dict[str, Any]) -> tuple[str, ...]:
-    """:func:`references` of a body :func:`dashboard_body` made, mostly without its JSON text:
-    slogen names SLOs (``${slo:<key>}``) in SLO widgets only, so when the widgets hold no other
-    ``${`` (counted in orjson's text, a quarter of json.dumps' time; both write ``$`` and ``{`` as
-    they are), those are all the references. Otherwise some text a person wrote has one too."""
-    ids = [
-        inner["definition"]["slo_id"]
-        for group in body["widgets"]
-        for inner in group["definition"].get("widgets", ())
-        if inner["definition"]["type"] == "slo"
-    ]
-    if orjson.dumps(body["widgets"]).count(b"${") != len(ids):
-        return references(body)
-    return tuple(dict.fromkeys(key for _kind, key in SYMBOL_RE.findall("".join(ids))))
 
 
 def with_dashboards(resources: list[Resource], dashboards: list[Resource]) -> list[Resource]:

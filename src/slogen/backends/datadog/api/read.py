@@ -29,7 +29,6 @@ from slogen.backends.contract import target_label
 from slogen.backends.datadog.api import dashboards as dashboard_api
 from slogen.backends.datadog.api.client import OWNED_TAG, Client, DatadogError
 from slogen.backends.datadog.dashboard import KIND, normalise_dashboard
-from slogen.backends.datadog.dashboard import references as dashboard_refs
 from slogen.backends.datadog.facts import (
     BACKEND,
     COMPOSITE_TYPE,
@@ -235,7 +234,7 @@ def live_resources(snap: Snapshot, tname: str) -> list[Resource]:
     for key, raw in snap.dashboards.items():
         body = normalise_dashboard(raw, slo_keys)
         resources.append(
-            Resource(BACKEND, tname, KIND, key, body, dashboard_refs(body), str(raw["id"]))
+            Resource(BACKEND, tname, KIND, key, body, references(body), str(raw["id"]))
         )
     return resources
 

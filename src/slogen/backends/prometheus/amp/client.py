@@ -45,6 +45,7 @@ from typing import Any
 from slogen import envref
 from slogen.backends import scope
 from slogen.backends.cloudwatch.aws import (
+    CREDENTIAL_CODES,
     CREDENTIAL_HINT,
     MAX_PAGES,
     READ_RETRIES,
@@ -90,14 +91,6 @@ PERMISSIONS_WRITE = (
 )
 # The CloudWatch hint, pointing at this backend's target setting.
 HINT = CREDENTIAL_HINT.replace("targets.cloudwatch:", "targets.prometheus:")
-CREDENTIAL_CODES = (
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-)
 
 
 def owner(name: str, tags: Mapping[str, str], project: str | None = None) -> str | None:
